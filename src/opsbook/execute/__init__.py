@@ -1,0 +1,1 @@
+"""Running runbooks: kernel session, runner, and the events they emit."""
