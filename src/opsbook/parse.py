@@ -1,0 +1,537 @@
+"""Read a runbook file into frozen model objects; the only place raw metadata is interpreted.
+
+A runbook is jupytext Markdown. The YAML header holds jupytext's `jupyter:` block and an
+`opsbook:` block; steps are ```bash fences whose info string carries options in jupytext's
+key=value (JSON values) syntax. Every problem found is collected with its line and a hint,
+then raised together as one RunbookFormatError, so `opsbook lint` can show them all at once.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jupytext
+import yaml
+
+from opsbook.errors import FormatProblem, RunbookFormatError
+from opsbook.model import (
+    FORMAT_VERSION,
+    SEVERITIES,
+    Cell,
+    Param,
+    Prose,
+    Retry,
+    Role,
+    Runbook,
+    Step,
+    StepOptions,
+    VerifyCase,
+)
+
+STEP_LANGUAGES = {"opsbook-bash": "bash"}
+"""Kernel name → the fence language whose cells are steps for that kernel."""
+
+HEADER_KEYS = ("format", "title", "summary", "owner", "severity", "services", "alerts", "tags",
+               "scenario", "targets", "params", "timeout", "verify")
+PARAM_KEYS = ("default", "help", "secret")
+VERIFY_KEYS = ("case", "params", "scenario")
+STEP_KEYS = ("name", "timeout", "expect", "output", "not_output", "retry", "destructive", "ci",
+             "targets", "role")
+STEP_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+PARAM_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+RETRY_SHORT = re.compile(r"^\s*(\d+)\s*x\s*(\d+(?:\.\d+)?)\s*s?\s*$")
+FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+YAML11_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
+
+
+def _code_languages() -> frozenset[str]:
+    """Fence languages jupytext turns into code cells (the rest stay Markdown)."""
+    try:
+        from jupytext.languages import _JUPYTER_LANGUAGES  # the list jupytext itself uses
+    except ImportError:  # pragma: no cover - older/newer jupytext
+        return frozenset({"bash", "sh", "python", "python3", "R", "sql", "js", "javascript"})
+    return frozenset(lang.lower() for lang in _JUPYTER_LANGUAGES)
+
+
+@dataclass(frozen=True)
+class _Fence:
+    """A fenced block found in the raw text: where it opens and closes, and its info string."""
+
+    line: int  # 1-based line of the opening fence
+    end: int  # 1-based line of the closing fence (or last line if unclosed)
+    language: str
+    info: str
+    body: str
+
+
+class _Problems:
+    """Collects FormatProblems for one file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.items: list[FormatProblem] = []
+
+    def add(self, line: int, message: str, hint: str = "") -> None:
+        self.items.append(FormatProblem(self.path, line, message, hint))
+
+
+def load_runbook(path: Path, root: Path | None = None) -> Runbook:
+    """Parse the runbook at `path`; its id is its path below `root` without `.md`."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise RunbookFormatError([FormatProblem(path, 1, f"not UTF-8 text ({exc.reason})",
+                                                "save the file as UTF-8")]) from exc
+    except OSError as exc:
+        raise RunbookFormatError([FormatProblem(path, 1, f"cannot read: {exc.strerror}")]) from exc
+    return parse_runbook(text, path, runbook_id(path, root))
+
+
+def runbook_id(path: Path, root: Path | None) -> str:
+    """`runbooks/incidents/db-down.md` below `runbooks/` → `incidents/db-down`."""
+    path = Path(path)
+    if root is not None:
+        try:
+            return path.resolve().relative_to(Path(root).resolve()).with_suffix("").as_posix()
+        except ValueError:
+            pass
+    return path.stem
+
+
+def parse_runbook(text: str, path: Path, rid: str) -> Runbook:
+    """Parse runbook text; raise RunbookFormatError listing every problem found."""
+    problems = _Problems(Path(path))
+    lines = text.splitlines()
+    header, body_start = _split_header(lines, problems)
+    fields = _read_header(header, problems) if header is not None else {}
+    kernel = fields.pop("kernel", "opsbook-bash")
+    cells = _read_cells(lines, body_start, kernel, problems)
+    if problems.items:
+        raise RunbookFormatError(sorted(problems.items, key=lambda p: p.line))
+    return Runbook(id=rid, path=Path(path), kernel=kernel, cells=tuple(cells), **fields)
+
+
+# --- header -------------------------------------------------------------------------------
+
+
+def _split_header(lines: list[str], problems: _Problems) -> tuple[str | None, int]:
+    """Return the YAML header text and the 0-based index of the first body line."""
+    if not lines or lines[0].strip() != "---":
+        problems.add(1, "no YAML header: a runbook starts with a `---` line and an `opsbook:` block",
+                     "see docs/authoring.md for a minimal runbook header")
+        return None, 0
+    for i in range(1, len(lines)):
+        if lines[i].strip() == "---":
+            return "\n".join(lines[1:i]), i + 1
+    problems.add(1, "the YAML header is not closed", "end the header with a line holding only `---`")
+    return None, len(lines)
+
+
+def _read_header(header: str, problems: _Problems) -> dict[str, Any]:
+    """Validate the header; return the Runbook fields it sets (plus "kernel")."""
+    offset = 1  # header text starts on line 2 of the file
+    try:
+        root = yaml.compose(header, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(header)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        line = mark.line + 1 + offset if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        problems.add(line, f"malformed YAML header: {problem}",
+                     "check indentation and quoting; strings containing `: ` or `#` need quotes")
+        return {}
+    if not isinstance(root, yaml.MappingNode) or not isinstance(data, dict):
+        problems.add(2, "the YAML header must be a mapping with an `opsbook:` key")
+        return {}
+    _reject_yaml11_booleans(root, offset, problems)
+    nodes = _mapping_nodes(root, offset, problems)
+    fields: dict[str, Any] = {}
+    for key in nodes:
+        if key not in ("jupyter", "opsbook"):
+            problems.add(nodes[key][0], f"unknown header key `{key}`",
+                         "runbook settings go under `opsbook:`; jupytext's go under `jupyter:`")
+    kernelspec = ((data.get("jupyter") or {}).get("kernelspec") or {}) if isinstance(data.get("jupyter"), dict) else {}
+    kernel = kernelspec.get("name", "opsbook-bash") if isinstance(kernelspec, dict) else "opsbook-bash"
+    if kernel not in STEP_LANGUAGES:
+        line = nodes.get("jupyter", (2, None))[0]
+        problems.add(line, f"unknown kernel `{kernel}`",
+                     f"use kernelspec name {', '.join(STEP_LANGUAGES)}")
+        kernel = "opsbook-bash"
+    fields["kernel"] = kernel
+    if "opsbook" not in nodes:
+        problems.add(2, "missing `opsbook:` block in the header", "add `opsbook:` with `format: 1` and `title:`")
+        return fields
+    line, node = nodes["opsbook"]
+    if not isinstance(node, yaml.MappingNode):
+        problems.add(line, "`opsbook:` must be a mapping of settings")
+        return fields
+    fields.update(_read_opsbook_block(data["opsbook"], _mapping_nodes(node, offset, problems), line, problems))
+    return fields
+
+
+def _mapping_nodes(node: yaml.MappingNode, offset: int, problems: _Problems) -> dict[str, tuple[int, yaml.Node]]:
+    """Key → (line, value node) for a mapping node; duplicate keys are reported."""
+    out: dict[str, tuple[int, yaml.Node]] = {}
+    for key_node, value_node in node.value:
+        key = str(key_node.value)
+        line = key_node.start_mark.line + 1 + offset
+        if key in out:
+            problems.add(line, f"duplicate key `{key}` (first on line {out[key][0]})", "keep one of them")
+        out[key] = (line, value_node)
+    return out
+
+
+def _reject_yaml11_booleans(node: yaml.Node, offset: int, problems: _Problems) -> None:
+    """`no`, `yes`, `on`, `off` silently become booleans in YAML 1.1; refuse them."""
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag == "tag:yaml.org,2002:bool" and node.style is None and node.value.lower() in YAML11_BOOL_WORDS:
+            problems.add(node.start_mark.line + 1 + offset,
+                         f"`{node.value}` is read as a boolean by YAML 1.1",
+                         f'write true or false, or quote it ("{node.value}") if you meant text')
+    elif isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            _reject_yaml11_booleans(k, offset, problems)
+            _reject_yaml11_booleans(v, offset, problems)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _reject_yaml11_booleans(item, offset, problems)
+
+
+def _unknown_key(problems: _Problems, line: int, key: str, known: tuple[str, ...], where: str) -> None:
+    close = difflib.get_close_matches(key, known, n=1)
+    hint = f"did you mean `{close[0]}`?" if close else f"known keys: {', '.join(known)}"
+    problems.add(line, f"unknown key `{key}` in {where}", hint)
+
+
+def _read_opsbook_block(data: dict[str, Any], nodes: dict[str, tuple[int, yaml.Node]],
+                        block_line: int, problems: _Problems) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+
+    def line_of(key: str) -> int:
+        return nodes[key][0] if key in nodes else block_line
+
+    for key in nodes:
+        if key not in HEADER_KEYS:
+            _unknown_key(problems, nodes[key][0], key, HEADER_KEYS, "the `opsbook:` block")
+
+    fmt = data.get("format")
+    if fmt is None:
+        problems.add(block_line, "missing `format:` in the `opsbook:` block", f"add `format: {FORMAT_VERSION}`")
+    elif not isinstance(fmt, int) or isinstance(fmt, bool) or fmt < 1:
+        problems.add(line_of("format"), f"`format` must be a whole number, not {fmt!r}", f"write `format: {FORMAT_VERSION}`")
+    elif fmt > FORMAT_VERSION:
+        problems.add(line_of("format"), f"runbook format {fmt} is newer than this opsbook reads (up to {FORMAT_VERSION})",
+                     "upgrade opsbook (pip install -U opsbook) to run this runbook")
+
+    title = data.get("title")
+    if not isinstance(title, str) or not title.strip():
+        problems.add(line_of("title"), "missing or empty `title:`", "give the runbook a title an on-call engineer will search for")
+    else:
+        fields["title"] = title.strip()
+
+    for key in ("summary", "owner", "scenario"):
+        if key in data and data[key] is not None:
+            if not isinstance(data[key], str):
+                problems.add(line_of(key), f"`{key}` must be text, not {type(data[key]).__name__}", "quote the value")
+            else:
+                fields[key] = data[key].strip()
+
+    if "severity" in data:
+        sev = str(data["severity"]).upper()
+        if sev not in SEVERITIES:
+            problems.add(line_of("severity"), f"unknown severity `{data['severity']}`", f"use one of {', '.join(SEVERITIES)}")
+        else:
+            fields["severity"] = sev
+
+    for key in ("services", "alerts", "tags", "targets"):
+        if key in data:
+            values = _string_list(data[key])
+            if values is None:
+                problems.add(line_of(key), f"`{key}` must be a list of names", f"write `{key}: [a, b]`")
+            else:
+                fields[key] = values
+
+    if "timeout" in data:
+        timeout = _positive_int(data["timeout"])
+        if timeout is None:
+            problems.add(line_of("timeout"), f"`timeout` must be a positive number of seconds, not {data['timeout']!r}",
+                         "write e.g. `timeout: 300`")
+        else:
+            fields["timeout"] = timeout
+
+    if "params" in data:
+        fields["params"] = _read_params(data["params"], nodes["params"][1], line_of("params"), problems)
+    if "verify" in data:
+        cases = _read_verify(data["verify"], nodes["verify"][1], line_of("verify"), problems)
+        if cases:
+            fields["verify"] = cases
+    return fields
+
+
+def _node_line(node: yaml.Node) -> int:
+    return node.start_mark.line + 2  # +1 for 1-based, +1 for the `---` line
+
+
+def _read_params(value: Any, node: yaml.Node, line: int, problems: _Problems) -> tuple[Param, ...]:
+    if not isinstance(value, dict) or not isinstance(node, yaml.MappingNode):
+        problems.add(line, "`params` must be a mapping of NAME: {default, help, secret}",
+                     'write `params: {VERSION: {default: "1.1.0", help: "version to deploy"}}`')
+        return ()
+    params = []
+    for key_node, spec_node in node.value:
+        name = str(key_node.value)
+        pline = _node_line(key_node)
+        spec = value.get(name)
+        if not PARAM_NAME.match(name):
+            problems.add(pline, f"parameter name `{name}` is not an environment variable name",
+                         "use UPPER_CASE letters, digits and underscores; steps see it as $NAME")
+        if spec is None:
+            spec = {}
+        if not isinstance(spec, dict):
+            problems.add(pline, f"parameter `{name}` must be a mapping", "write `NAME: {default: ..., help: ...}`")
+            continue
+        for k, _ in spec.items():
+            if k not in PARAM_KEYS:
+                _unknown_key(problems, pline, str(k), PARAM_KEYS, f"parameter `{name}`")
+        default = spec.get("default")
+        if default is not None and not isinstance(default, (str, int, float)) or isinstance(default, bool):
+            problems.add(pline, f"default of `{name}` must be text or a number", "quote the value")
+            default = None
+        secret = spec.get("secret", False)
+        if not isinstance(secret, bool):
+            problems.add(pline, f"`secret` of `{name}` must be true or false")
+            secret = False
+        params.append(Param(name=name, default=None if default is None else str(default),
+                            help=str(spec.get("help") or ""), secret=secret))
+    return tuple(params)
+
+
+def _read_verify(value: Any, node: yaml.Node, line: int, problems: _Problems) -> tuple[VerifyCase, ...]:
+    if not isinstance(value, list) or not isinstance(node, yaml.SequenceNode):
+        problems.add(line, "`verify` must be a list of cases", "write `verify: [{case: good, params: {VERSION: \"1.1.0\"}}]`")
+        return ()
+    cases = []
+    seen: set[str] = set()
+    for item, item_node in zip(value, node.value):
+        cline = _node_line(item_node)
+        if not isinstance(item, dict) or not isinstance(item.get("case"), str):
+            problems.add(cline, "each verify case needs a `case:` name", "write `- case: good-version`")
+            continue
+        for k in item:
+            if k not in VERIFY_KEYS:
+                _unknown_key(problems, cline, str(k), VERIFY_KEYS, "a verify case")
+        name = item["case"]
+        if name in seen:
+            problems.add(cline, f"duplicate verify case `{name}`", "give each case its own name")
+        seen.add(name)
+        raw_params = item.get("params") or {}
+        if not isinstance(raw_params, dict):
+            problems.add(cline, f"`params` of verify case `{name}` must be a mapping")
+            raw_params = {}
+        scenario = item.get("scenario")
+        cases.append(VerifyCase(name=name, params=tuple((str(k), str(v)) for k, v in raw_params.items()),
+                                scenario=str(scenario) if scenario is not None else None))
+    return tuple(cases)
+
+
+def _string_list(value: Any) -> tuple[str, ...] | None:
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, (str, int)) and not isinstance(v, bool) for v in value):
+        return tuple(str(v) for v in value)
+    return None
+
+
+def _positive_int(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int) and value > 0:
+        return value
+    if isinstance(value, float) and value > 0 and value.is_integer():
+        return int(value)
+    return None
+
+
+# --- body ---------------------------------------------------------------------------------
+
+
+def _scan_fences(lines: list[str], start: int) -> list[_Fence]:
+    """Every fenced block after the header, in order (a fence inside a fence is content)."""
+    fences = []
+    i = start
+    while i < len(lines):
+        m = FENCE.match(lines[i])
+        if not m or (m.group("fence")[0] == "`" and "`" in m.group("info")):
+            i += 1
+            continue
+        marker = m.group("fence")
+        info = m.group("info").strip()
+        language = info.split(None, 1)[0].split("{", 1)[0] if info else ""
+        body_lines = []
+        j = i + 1
+        while j < len(lines):
+            close = FENCE.match(lines[j])
+            if close and close.group("fence")[0] == marker[0] and len(close.group("fence")) >= len(marker) \
+                    and not close.group("info").strip():
+                break
+            body_lines.append(lines[j])
+            j += 1
+        fences.append(_Fence(line=i + 1, end=min(j + 1, len(lines)), language=language,
+                             info=info[len(language):].strip(), body="\n".join(body_lines)))
+        i = j + 1
+    return fences
+
+
+def _read_cells(lines: list[str], body_start: int, kernel: str, problems: _Problems) -> list[Cell]:
+    step_language = STEP_LANGUAGES.get(kernel, "bash")
+    code_languages = _code_languages()
+    candidates = [f for f in _scan_fences(lines, body_start) if f.language.lower() in code_languages]
+    metadata = _jupytext_metadata("\n".join(lines[body_start:]), len(candidates), problems)
+    cells: list[Cell] = []
+    names: dict[str, int] = {}
+    prose_from = body_start  # 0-based index of the first line not yet placed in a cell
+    for fence, meta in zip(candidates, metadata):
+        if fence.language.lower() != step_language:
+            problems.add(fence.line, f"```{fence.language} fence: this runbook's kernel ({kernel}) runs only ```{step_language} steps",
+                         f"write ```{step_language} to make it a step, or ```text / ```console for an example that must not run")
+            continue
+        prose = "\n".join(lines[prose_from:fence.line - 1]).strip()
+        if prose:
+            cells.append(Prose(text=prose, line=prose_from + 1))
+        prose_from = fence.end
+        index = sum(1 for c in cells if isinstance(c, Step)) + 1
+        options, name = _read_step_options(meta, fence, index, problems)
+        if name in names:
+            problems.add(fence.line, f"duplicate step name `{name}` (first on line {names[name]})",
+                         "step names are anchors and record keys: make each one unique")
+        names.setdefault(name, fence.line)
+        if not fence.body.strip():
+            problems.add(fence.line, f"step `{name}` has no command", "write the command inside the fence or remove it")
+        cells.append(Step(index=index, name=name, language=step_language, source=fence.body, line=fence.line,
+                          options=options, prose=prose))
+    tail = "\n".join(lines[prose_from:]).strip()
+    if tail:
+        cells.append(Prose(text=tail, line=prose_from + 1))
+    return cells
+
+
+def _jupytext_metadata(body: str, expected: int, problems: _Problems) -> list[dict[str, Any]]:
+    """Step options exactly as jupytext reads them, so `jupytext --to ipynb` agrees with opsbook.
+
+    Only the body is given to jupytext: header problems are reported by opsbook, with lines.
+    """
+    try:
+        notebook = jupytext.reads(body, fmt="md")
+    except Exception as exc:  # jupytext raises many types; all mean "cannot read"
+        problems.add(1, f"jupytext cannot read this file: {exc}")
+        return [{} for _ in range(expected)]
+    metas = [dict(c.metadata) for c in notebook.cells if c.cell_type == "code"]
+    if len(metas) != expected:
+        problems.add(1, f"found {expected} code fences but jupytext reads {len(metas)} code cells",
+                     "check for unclosed fences or fences indented inside lists")
+        return (metas + [{} for _ in range(expected)])[:expected]
+    return metas
+
+
+def _read_step_options(meta: dict[str, Any], fence: _Fence, index: int, problems: _Problems) -> tuple[StepOptions, str]:
+    line = fence.line
+    meta = dict(meta)
+    unreadable = "incorrectly_encoded_metadata" in meta
+    if unreadable:
+        bad = meta.pop("incorrectly_encoded_metadata")
+        problems.add(line, f"cannot read step options `{bad}`",
+                     'options are key=value with JSON values: quote text, e.g. name="restart-worker" role="remediate"')
+    for key in meta:
+        if key not in STEP_KEYS:
+            _unknown_key(problems, line, key, STEP_KEYS, "step options")
+
+    name = meta.get("name")
+    if name is None:
+        if not unreadable:  # an unreadable `name=x` was reported above
+            problems.add(line, f"step {index} has no name", f'add name="..." to the fence, e.g. ```bash name="check-health"')
+        name = f"step-{index}"
+    elif not isinstance(name, str) or not STEP_NAME.match(name):
+        problems.add(line, f"invalid step name {name!r}", 'use lowercase kebab-case, e.g. name="restart-worker"')
+        name = str(name)
+
+    kwargs: dict[str, Any] = {}
+    if "timeout" in meta:
+        timeout = _positive_int(meta["timeout"])
+        if timeout is None:
+            problems.add(line, f"`timeout` must be a positive number of seconds, not {meta['timeout']!r}", "write timeout=60")
+        else:
+            kwargs["timeout"] = timeout
+    if "expect" in meta:
+        expect = meta["expect"]
+        if isinstance(expect, bool) or not isinstance(expect, int) or not 0 <= expect <= 255:
+            problems.add(line, f"`expect` must be an exit status 0-255, not {expect!r}", "write expect=1")
+        else:
+            kwargs["expect"] = expect
+    for key in ("output", "not_output"):
+        if key in meta:
+            pattern = meta[key]
+            if not isinstance(pattern, str) or not pattern:
+                problems.add(line, f"`{key}` must be a regular expression in quotes", f'write {key}="ok"')
+                continue
+            try:
+                re.compile(pattern, re.MULTILINE)
+            except re.error as exc:
+                problems.add(line, f"`{key}` is not a valid regular expression: {exc}",
+                             "backslashes are JSON-escaped in the fence: write \\\\d for \\d")
+                continue
+            kwargs[key] = pattern
+    if "retry" in meta:
+        retry = _read_retry(meta["retry"])
+        if retry is None:
+            problems.add(line, f"cannot read `retry` {meta['retry']!r}",
+                         'write retry={"attempts": 5, "delay": 10} or retry="5x10s" (5 attempts, 10 s apart)')
+        else:
+            kwargs["retry"] = retry
+    if "destructive" in meta:
+        destructive = meta["destructive"]
+        if destructive is None:  # a bare `destructive` in the fence
+            destructive = True
+        if not isinstance(destructive, bool):
+            problems.add(line, f"`destructive` must be true or false, not {destructive!r}", "write destructive=true")
+        else:
+            kwargs["destructive"] = destructive
+    if "ci" in meta:
+        ci = meta["ci"]
+        match = re.match(r"^(run|skip)\s*(?::\s*(.*))?$", ci.strip()) if isinstance(ci, str) else None
+        if not match or (match.group(1) == "run" and match.group(2)):
+            problems.add(line, f"`ci` must be \"run\" or \"skip: <reason>\", not {ci!r}",
+                         'write ci="skip: needs the production DNS" so readers know why CI does not run it')
+        else:
+            kwargs["ci"] = match.group(1)
+            kwargs["ci_reason"] = (match.group(2) or "").strip()
+    if "targets" in meta:
+        targets = _string_list(meta["targets"])
+        if targets is None:
+            problems.add(line, "`targets` must be a list of target names", 'write targets=["sandbox", "staging"]')
+        else:
+            kwargs["targets"] = targets
+    if "role" in meta:
+        try:
+            kwargs["role"] = Role(meta["role"])
+        except ValueError:
+            problems.add(line, f"unknown role {meta['role']!r}", f"use one of {', '.join(r.value for r in Role)}")
+    return StepOptions(**kwargs), str(name)
+
+
+def _read_retry(value: Any) -> Retry | None:
+    if isinstance(value, str):
+        m = RETRY_SHORT.match(value)
+        if m and int(m.group(1)) >= 1:
+            return Retry(attempts=int(m.group(1)), delay=float(m.group(2)))
+        return None
+    if isinstance(value, dict) and set(value) <= {"attempts", "delay"}:
+        attempts, delay = value.get("attempts"), value.get("delay", 0)
+        if isinstance(attempts, int) and not isinstance(attempts, bool) and attempts >= 1 \
+                and isinstance(delay, (int, float)) and not isinstance(delay, bool) and delay >= 0:
+            return Retry(attempts=attempts, delay=float(delay))
+    return None
