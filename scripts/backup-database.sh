@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Back up the application database with pg_dump, clean up old backups, report sizes.
+#
+# Credentials come only from the environment: DATABASE_URL, or the libpq variables
+# PGHOST, PGPORT, PGUSER, PGPASSWORD, PGDATABASE. Nothing is read from files here and
+# nothing secret is printed.
+#
+# Usage: scripts/backup-database.sh [-d DIR] [-r DAYS] [-k COUNT]
+#   -d DIR    where backups go (default: $BACKUP_DIR, else ./build/backups)
+#   -r DAYS   delete backups older than DAYS days (default: $BACKUP_RETENTION_DAYS, else 7)
+#   -k COUNT  always keep at least the COUNT newest backups (default: $BACKUP_KEEP_MIN, else 3)
+#
+# Output: a report ending with the line `backup file: PATH`. Exit status: 0 on success,
+# 2 on a usage error, the failing command's status otherwise (a failed dump leaves no file).
+set -euo pipefail
+
+dir=${BACKUP_DIR:-build/backups}
+retention_days=${BACKUP_RETENTION_DAYS:-7}
+keep_min=${BACKUP_KEEP_MIN:-3}
+
+usage() { sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+while getopts "d:r:k:h" opt; do
+  case $opt in
+    d) dir=$OPTARG ;;
+    r) retention_days=$OPTARG ;;
+    k) keep_min=$OPTARG ;;
+    *) usage ;;
+  esac
+done
+[[ $retention_days =~ ^[0-9]+$ && $keep_min =~ ^[0-9]+$ ]] || { echo "-r and -k take whole numbers" >&2; exit 2; }
+
+if [[ -z ${DATABASE_URL:-} && -z ${PGDATABASE:-} ]]; then
+  echo "no database given: set DATABASE_URL (or PGHOST/PGUSER/PGPASSWORD/PGDATABASE)" >&2
+  exit 2
+fi
+conn=()
+[[ -n ${DATABASE_URL:-} ]] && conn=(--dbname="$DATABASE_URL")
+
+command -v pg_dump >/dev/null || { echo "pg_dump not found: install postgresql-client" >&2; exit 127; }
+
+db=$(psql "${conn[@]}" -Atc 'select current_database()')
+mkdir -p "$dir"
+stamp=$(date -u +%Y%m%dT%H%M%SZ)
+file="$dir/$db-$stamp.dump"
+partial="$file.partial"
+trap 'rm -f "$partial"' EXIT
+
+started=$(date +%s.%N)
+# Custom format: compressed, restorable table by table, and pg_restore can run it in parallel.
+pg_dump "${conn[@]}" --format=custom --no-owner --file="$partial"
+mv "$partial" "$file"
+elapsed=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
+
+echo "database: $db"
+echo "dump took: ${elapsed} s"
+
+# Retention: delete dumps older than the limit, but never the newest $keep_min.
+deleted=0
+mapfile -t dumps < <(ls -1t "$dir"/"$db"-*.dump 2>/dev/null)
+for old in "${dumps[@]:$keep_min}"; do
+  if [[ -n $(find "$old" -maxdepth 0 -mtime +"$retention_days" 2>/dev/null) ]]; then
+    rm -f -- "$old"
+    echo "deleted (older than $retention_days days): $(basename "$old")"
+    deleted=$((deleted + 1))
+  fi
+done
+
+count=$(find "$dir" -maxdepth 1 -name "$db-*.dump" | wc -l)
+echo "size: $(du -h "$file" | cut -f1)"
+echo "backups kept: $count ($(du -ch "$dir"/"$db"-*.dump | tail -1 | cut -f1) in total), deleted: $deleted"
+echo "backup file: $file"
