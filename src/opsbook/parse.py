@@ -139,9 +139,14 @@ def _read_header(header: str, problems: _Problems) -> dict[str, Any]:
         root = yaml.compose(header, Loader=yaml.SafeLoader)
         data = yaml.safe_load(header)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None) or getattr(exc, "context_mark", None)
+        # The construct that was left open (context) is where the author must look first.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
         line = mark.line + 1 + offset if mark else 1
         problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        where = getattr(exc, "problem_mark", None)
+        if context and where is not None and where.line + 1 + offset != line:
+            problem += f" on line {where.line + 1 + offset} ({context} that starts here)"
         problems.add(line, f"malformed YAML header: {problem}",
                      "check indentation and quoting; strings containing `: ` or `#` need quotes")
         return {}
