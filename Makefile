@@ -1,0 +1,49 @@
+# Thin wrappers; each target installs what it needs first. See README.md.
+VENV    ?= .venv
+PYTHON  ?= python3
+BIN      = $(VENV)/bin
+STAMP    = $(VENV)/.opsbook-installed
+HOST     = .opsbook/.host-ready
+PYTEST_ARGS ?=
+
+.PHONY: setup host test test-fast lint verify serve demo bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[test]'
+	$(BIN)/opsbook kernel install >/dev/null
+	touch $(STAMP)
+
+host:                       ## Debian packages, docker engine (started), compose, psql, redis-cli, chromium
+	bash scripts/setup-host.sh
+
+test: setup host            ## the whole suite: unit, kernel, sandbox, site, and every runbook verified
+	mkdir -p build/test-results
+	$(BIN)/pytest tests runbooks --junitxml=build/test-results/junit.xml $(PYTEST_ARGS)
+
+test-fast: setup            ## unit and kernel tests only (seconds; no docker, no browser)
+	$(BIN)/pytest tests/unit tests/golden tests/kernel $(PYTEST_ARGS)
+
+lint: setup
+	$(BIN)/opsbook lint runbooks
+	$(BIN)/mypy
+
+verify: setup host          ## verify every runbook against the sandbox (build/verify/)
+	$(BIN)/opsbook verify
+
+serve: setup                ## build and serve the site with the latest verification results
+	$(BIN)/mkdocs build --strict
+	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
+demo: setup host            ## verify against the sandbox, then build and serve the site
+	$(BIN)/opsbook verify || true
+	$(MAKE) serve
+
+bench: setup host
+	$(BIN)/python bench/run_all.py
+
+clean:
+	rm -rf build site .opsbook
