@@ -1,0 +1,1 @@
+"""The published site: runbooks and verification results rendered as mkdocs-material pages."""

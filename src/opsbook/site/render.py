@@ -1,0 +1,556 @@
+"""Pure rendering: Runbook model + verification status → the Markdown of each site page.
+
+Nothing here knows about mkdocs; hooks.py feeds these functions and adds their output as pages.
+Text that comes from a command's output is turned into HTML entities before it is placed in a
+raw `<pre>` block, so neither Markdown, nor HTML, nor a template engine can interpret it.
+"""
+
+from __future__ import annotations
+
+import html
+import posixpath
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import yaml
+
+from opsbook.model import SEVERITIES, Prose, Runbook, Step
+from opsbook.site.alerts import AlertRule, alert_anchor
+from opsbook.site.status import (
+    CaseRecord,
+    Freshness,
+    StepRecord,
+    Verification,
+    VerificationStatus,
+    freshness,
+)
+
+DEFAULT_TARGET = "sandbox"
+
+ALERTS_PAGE = "alerts/index.md"
+SERVICES_PAGE = "services/index.md"
+QUICK_START_PAGE = "quick-start/index.md"
+RUNBOOKS_PAGE = "runbooks/index.md"
+TAGS_PAGE = "tags/index.md"
+
+
+def runbook_page_path(runbook_id: str) -> str:
+    """Each runbook is `runbooks/<id>/index.md`, so it is served at `runbooks/<id>/`."""
+    return f"runbooks/{runbook_id}/index.md"
+
+
+def area_of(runbook_id: str) -> str:
+    return runbook_id.split("/", 1)[0] if "/" in runbook_id else ""
+
+
+def area_page_path(area: str) -> str:
+    return f"runbooks/{area}/index.md"
+
+
+def area_title(area: str) -> str:
+    return area.replace("-", " ").replace("_", " ").capitalize() if area else "Other"
+
+
+def step_anchor(name: str) -> str:
+    return f"step-{name}"
+
+
+def runbook_alert_anchor(alert: str) -> str:
+    return f"alert-{alert_anchor(alert)}"
+
+
+def service_anchor(service: str) -> str:
+    return "service-" + re.sub(r"[^a-z0-9]+", "-", service.lower()).strip("-")
+
+
+@dataclass(frozen=True)
+class RenderContext:
+    """Everything a page may show besides the runbooks themselves."""
+
+    now: datetime
+    stale_after_days: int = 7
+    status: VerificationStatus | None = None
+    rules: tuple[AlertRule, ...] = ()
+    rules_label: str = "monitoring/prometheus/alerts"
+
+    def verification(self, runbook_id: str) -> Verification | None:
+        return self.status.get(runbook_id) if self.status else None
+
+    def freshness(self, runbook_id: str) -> Freshness:
+        return freshness(self.verification(runbook_id), self.now, self.stale_after_days)
+
+    def rules_for(self, alert: str) -> list[AlertRule]:
+        return [r for r in self.rules if r.name == alert]
+
+
+# --- escaping --------------------------------------------------------------------------------
+
+_INLINE_ENTITIES = {c: f"&#{ord(c)};" for c in "\\`*_[]{}|<>&#!~\""}
+_PRE_ENTITIES = {c: f"&#{ord(c)};" for c in "&<>\"'`~{}[]\\*_-=:|!#$%^+"}
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def code(text: str) -> str:
+    """Author text shown as inline code (a Markdown code span would show the entities)."""
+    return f"<code>{inline(text)}</code>"
+
+
+def inline(text: str) -> str:
+    """Author text (titles, names) safe inside a Markdown line, a table cell or an HTML element."""
+    return "".join(_INLINE_ENTITIES.get(c, c) for c in text.replace("\n", " "))
+
+
+def terminal_text(text: str) -> str:
+    """What a terminal would have shown: colour codes dropped, carriage-return rewrites applied."""
+    text = _ANSI.sub("", text.replace("\r\n", "\n"))
+    lines = [line.rsplit("\r", 1)[-1] if "\r" in line else line for line in text.split("\n")]
+    return _CONTROL.sub("", "\n".join(lines))
+
+
+def pre_html(text: str) -> str:
+    """Recorded output as the inside of `<pre><code>`: every character that any Markdown,
+    HTML or template syntax could use is an entity, so the text can only ever be text."""
+    return "".join(_PRE_ENTITIES.get(c, c) for c in terminal_text(text))
+
+
+def fence(source: str, language: str) -> str:
+    """A fenced code block that the source cannot close early."""
+    longest = max((len(m) for m in re.findall(r"`+", source)), default=0)
+    ticks = "`" * max(3, longest + 1)
+    return f"{ticks}{language}\n{source.rstrip(chr(10))}\n{ticks}"
+
+
+def link(from_page: str, to_page: str, anchor: str = "") -> str:
+    """Relative link between two generated pages (mkdocs checks and rewrites it)."""
+    target = posixpath.relpath(to_page, posixpath.dirname(from_page) or ".")
+    return f"{target}#{anchor}" if anchor else target
+
+
+def front_matter(meta: dict[str, object]) -> str:
+    return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n"
+
+
+def when(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d %H:%M UTC")
+
+
+def day(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%d")
+
+
+def short_commit(commit: str | None) -> str:
+    return commit[:10] if commit else ""
+
+
+def duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, rest = divmod(int(round(seconds)), 60)
+    return f"{minutes} min {rest} s"
+
+
+def badge(kind: str, text: str, title: str = "") -> str:
+    tip = f' title="{inline(title)}"' if title else ""
+    return f'<span class="opsbook-badge opsbook-badge--{kind}"{tip}>{inline(text)}</span>'
+
+
+def severity_badge(severity: str) -> str:
+    return badge(severity.lower(), severity, "severity")
+
+
+_FRESHNESS_KIND = {
+    Freshness.VERIFIED: "verified",
+    Freshness.FAILED: "failed",
+    Freshness.STALE: "stale",
+    Freshness.NEVER: "never",
+}
+
+
+def freshness_badge(state: Freshness, verification: Verification | None) -> str:
+    text = state.value
+    if verification is not None:
+        text = f"{text} {day(verification.verified_at)}"
+    return badge(_FRESHNESS_KIND[state], text, "last verification in CI")
+
+
+# --- runbook page ----------------------------------------------------------------------------
+
+
+def run_command(runbook: Runbook) -> str:
+    target = DEFAULT_TARGET if not runbook.targets or DEFAULT_TARGET in runbook.targets else runbook.targets[0]
+    parts = ["opsbook", "run", runbook.id, "--target", target]
+    for param in runbook.params:
+        if param.default is None:
+            parts += ["--param", f"{param.name}=..."]
+    return " ".join(parts)
+
+
+def runbook_page(runbook: Runbook, ctx: RenderContext) -> str:
+    """The page of one runbook: header facts, verification, how to run it, then every cell."""
+    page = runbook_page_path(runbook.id)
+    verification = ctx.verification(runbook.id)
+    state = ctx.freshness(runbook.id)
+    meta: dict[str, object] = {"title": runbook.title}
+    if runbook.summary:
+        meta["description"] = runbook.summary
+    if runbook.tags:
+        meta["tags"] = list(runbook.tags)
+    out: list[str] = [front_matter(meta)]
+    out.append(f"# {inline(runbook.title)}\n")
+    out.append(
+        '<p class="opsbook-badges">'
+        + " ".join([severity_badge(runbook.severity), freshness_badge(state, verification)])
+        + "</p>\n"
+    )
+    if runbook.summary:
+        out.append(f'<p class="opsbook-summary">{inline(runbook.summary)}</p>\n')
+    out.append(_facts(runbook, page, ctx))
+    out.append(_verification_note(runbook, state, verification, ctx))
+    out.append(_how_to_run(runbook))
+    out.append("## Procedure { #procedure }\n")
+    case = verification.first_case if verification else None
+    cells = list(runbook.cells)
+    has_prose = any(isinstance(c, Prose) for c in cells)
+    for position, cell in enumerate(cells):
+        if isinstance(cell, Prose):
+            text = _drop_title(cell.text, runbook.title) if position == 0 else cell.text
+            if text.strip():
+                out.append(text.strip("\n") + "\n")
+        else:
+            if not has_prose and cell.prose.strip():
+                out.append(cell.prose.strip("\n") + "\n")
+            out.append(step_card(runbook, cell, case, verification))
+    return "\n".join(out)
+
+
+def _drop_title(text: str, title: str) -> str:
+    """The page already shows the title as its only H1; a leading `# Title` would repeat it."""
+    lines = text.lstrip("\n").split("\n")
+    if lines and re.match(r"#\s+\S", lines[0]):
+        return "\n".join(lines[1:])
+    return text
+
+
+def _facts(runbook: Runbook, page: str, ctx: RenderContext) -> str:
+    rows: list[str] = []
+    rows.append(f"- **Severity:** {inline(runbook.severity)}")
+    if runbook.owner:
+        rows.append(f"- **Owner:** {inline(runbook.owner)}")
+    if runbook.services:
+        services = ", ".join(
+            f"[{inline(s)}]({link(page, SERVICES_PAGE, service_anchor(s))})" for s in runbook.services
+        )
+        rows.append(f"- **Services:** {services}")
+    if runbook.alerts:
+        rows.append("- **Alerts it answers:**")
+        for alert in runbook.alerts:
+            anchor = runbook_alert_anchor(alert)
+            rules = ctx.rules_for(alert)
+            details = [f"[alerts index]({link(page, ALERTS_PAGE, alert_anchor(alert))})"]
+            if rules and rules[0].severity:
+                details.insert(0, f"severity {inline(rules[0].severity)}")
+            if rules and rules[0].summary:
+                details.append(inline(rules[0].summary))
+            rows.append(
+                f'    - <a id="{anchor}" class="opsbook-alert" href="#{anchor}">{inline(alert)}</a>'
+                f" — {' · '.join(details)}"
+            )
+    if runbook.scenario:
+        rows.append(f"- **Verified against sandbox fault:** {code(runbook.scenario)}")
+    return "\n".join(rows) + "\n"
+
+
+def _verification_note(
+    runbook: Runbook, state: Freshness, verification: Verification | None, ctx: RenderContext
+) -> str:
+    verify_cmd = code(f"opsbook verify {runbook.id}")
+    if verification is None:
+        return (
+            '!!! warning "Never verified"\n\n'
+            "    There is no verification result for this runbook yet: nothing on this page has been\n"
+            f"    proved against the sandbox. {verify_cmd} runs every step against it.\n"
+        )
+    commit = short_commit(verification.commit)
+    at = f"on {when(verification.verified_at)}" + (f" at commit {code(commit)}" if commit else "")
+    lines: list[str] = []
+    if state is Freshness.FAILED:
+        lines.append(f'!!! failure "Verification failed {at}"\n')
+        if verification.message:
+            lines.append(f"    {inline(verification.message)}\n")
+    elif state is Freshness.STALE:
+        age = (ctx.now - verification.verified_at).days
+        lines.append(f'!!! warning "Stale: last verified {age} days ago"\n')
+        lines.append(
+            f"    It passed {at}, but results older than {ctx.stale_after_days} days may no longer hold. "
+            f"Run {verify_cmd} again.\n"
+        )
+    else:
+        lines.append(f'!!! success "Verified {at}"\n')
+    for case in verification.cases:
+        lines.append("    " + _case_line(case, runbook) + "\n")
+    lines.append(f"    Verification took {duration(verification.duration)}.\n")
+    return "\n".join(lines)
+
+
+def _case_line(case: CaseRecord, runbook: Runbook) -> str:
+    passed = sum(1 for s in case.steps if s.status == "passed")
+    text = f"Case **{inline(case.name)}**: {inline(case.result)}, {passed} of {len(runbook.steps)} steps passed"
+    if case.scenario:
+        text += f" against fault {code(case.scenario)}"
+    text += "."
+    for alert in case.alerts:
+        fired = "fired" if alert.fired else "did **not** fire"
+        resolved = "resolved" if alert.resolved else "did **not** resolve"
+        text += f" Alert {inline(alert.name)} {fired} and {resolved}."
+    if case.message and case.result != "passed":
+        text += f" {inline(case.message)}"
+    return text
+
+
+def _how_to_run(runbook: Runbook) -> str:
+    out = ["## Step through it { #step-through-it }\n", fence(run_command(runbook), "bash") + "\n"]
+    targets = ", ".join(code(t) for t in runbook.targets) if runbook.targets else "any target"
+    out.append(
+        "One step at a time: read it, confirm, run, see the output; skip, retry or quit and resume later. "
+        f"Every action is recorded in a transcript. Runs on: {targets}. "
+        f"Default step timeout: {runbook.timeout} s.\n"
+    )
+    if runbook.params:
+        out.append("| Parameter | Default | Meaning |\n| --- | --- | --- |")
+        for p in runbook.params:
+            default = "*required*" if p.default is None else f"{code(p.default)}" if p.default else '`""`'
+            if p.secret:
+                default += " (secret, masked)"
+            out.append(f"| {code(p.name)} | {default} | {inline(p.help)} |")
+        out.append("")
+    return "\n".join(out)
+
+
+def step_badges(runbook: Runbook, step: Step, record: StepRecord | None) -> list[str]:
+    opts = step.options
+    badges: list[str] = []
+    if opts.role is not None:
+        badges.append(badge(f"role-{opts.role.value}", opts.role.value, "role"))
+    if opts.destructive:
+        badges.append(badge("destructive", "destructive", "asks for typed confirmation outside the sandbox"))
+    badges.append(badge("timeout", f"timeout {runbook.step_timeout(step)} s", "stopped after this long"))
+    if opts.expect != 0:
+        badges.append(badge("expect", f"expects exit {opts.expect}"))
+    if opts.retry is not None:
+        badges.append(badge("retry", f"retry {opts.retry.attempts}× every {opts.retry.delay:g} s"))
+    if opts.targets:
+        badges.append(badge("targets", "targets: " + ", ".join(opts.targets)))
+    if opts.ci == "skip":
+        reason = f": {opts.ci_reason}" if opts.ci_reason else ""
+        badges.append(badge("ci-skip", f"CI skips{reason}"))
+    if record is not None:
+        badges.append(badge(f"ci-{record.status}", f"CI: {record.status.replace('_', ' ')}"))
+    return badges
+
+
+def _checks(step: Step) -> str:
+    opts = step.options
+    checks: list[str] = []
+    if opts.output:
+        checks.append(f"output must match {code(opts.output)}")
+    if opts.not_output:
+        checks.append(f"output must not match {code(opts.not_output)}")
+    return ("Checks: " + "; ".join(checks) + ".\n") if checks else ""
+
+
+def step_card(runbook: Runbook, step: Step, case: CaseRecord | None, verification: Verification | None) -> str:
+    """One step: number, name with its anchor, badges, the command, and what CI saw."""
+    record = case.step(step.name) if case else None
+    parts = [
+        f'<div class="opsbook-step" markdown>\n',
+        f"### {step.index}. {inline(step.name)} {{ #{step_anchor(step.name)} }}\n",
+        '<p class="opsbook-badges">' + " ".join(step_badges(runbook, step, record)) + "</p>\n",
+    ]
+    checks = _checks(step)
+    if checks:
+        parts.append(checks)
+    parts.append(fence(step.source, step.language) + "\n")
+    parts.append(
+        f'<p class="opsbook-from">Start here: {code(f"opsbook run {runbook.id} --from {step.name}")}'
+        f' · only this step: {code(f"opsbook run {runbook.id} --step {step.name}")}</p>\n'
+    )
+    if record is not None and verification is not None:
+        parts.append(ci_output(record, verification))
+    parts.append("</div>\n")
+    return "\n".join(parts)
+
+
+def ci_output(record: StepRecord, verification: Verification) -> str:
+    """The collapsible block with what the step printed in CI, escaped to plain text."""
+    facts = [record.status.replace("_", " ")]
+    if record.exit_status is not None:
+        facts.append(f"exit {record.exit_status}")
+    if record.status not in ("skipped", "not_run"):
+        facts.append(duration(record.duration))
+    if record.attempts > 1:
+        facts.append(f"{record.attempts} attempts")
+    summary = f"Output in CI on {when(verification.verified_at)} · " + " · ".join(facts)
+    is_open = " open" if record.status in ("failed", "timed_out", "interrupted") else ""
+    body = pre_html(record.output) if record.output else ""
+    reason = (
+        f'<p class="opsbook-output__reason">{html.escape(terminal_text(record.reason))}</p>' if record.reason else ""
+    )
+    if not body:
+        body = "(no output)" if record.status not in ("skipped", "not_run") else "(did not run)"
+    return (
+        f'<details class="opsbook-output opsbook-output--{record.status}"{is_open}>'
+        f"<summary>{html.escape(summary)}</summary>{reason}"
+        f'<pre class="opsbook-output__text"><code>{body}</code></pre></details>\n'
+    )
+
+
+# --- index pages -----------------------------------------------------------------------------
+
+
+def _severity_key(runbook: Runbook) -> tuple[int, str]:
+    rank = SEVERITIES.index(runbook.severity) if runbook.severity in SEVERITIES else len(SEVERITIES)
+    return rank, runbook.title.lower()
+
+
+def _last_verified(runbook: Runbook, ctx: RenderContext) -> str:
+    return freshness_badge(ctx.freshness(runbook.id), ctx.verification(runbook.id))
+
+
+def _runbook_link(from_page: str, runbook: Runbook, anchor: str = "") -> str:
+    return f"[{inline(runbook.title)}]({link(from_page, runbook_page_path(runbook.id), anchor)})"
+
+
+def alerts_page(runbooks: Sequence[Runbook], ctx: RenderContext) -> str:
+    """Every alert of the rule files (and every alert a runbook names) → its runbooks."""
+    page = ALERTS_PAGE
+    by_alert: dict[str, list[Runbook]] = {}
+    for rb in runbooks:
+        for alert in rb.alerts:
+            by_alert.setdefault(alert, []).append(rb)
+    names = sorted({r.name for r in ctx.rules} | set(by_alert), key=str.lower)
+    missing = [n for n in names if n not in by_alert]
+    out = [front_matter({"title": "Alerts"}), "# Alerts → runbooks\n"]
+    out.append(
+        f"Every alert defined in {code(ctx.rules_label)}, the runbook that answers it, and when CI "
+        f"last proved that runbook. {len(names)} alerts"
+        + (f", **{len(missing)} without a runbook yet**." if missing else ", each with a runbook.")
+        + " An alert's `runbook_url` points to its runbook or to its row here.\n"
+    )
+    out.append("| Alert | Severity | Runbook | Last verified |\n| --- | --- | --- | --- |")
+    for name in names:
+        anchor = alert_anchor(name)
+        rules = ctx.rules_for(name)
+        severity = ", ".join(sorted({r.severity for r in rules if r.severity})) or "—"
+        cell = f'<a id="{anchor}" class="opsbook-alert" href="#{anchor}">{inline(name)}</a>'
+        if not rules:
+            cell += " " + badge("norule", "no rule", f"no alert rule in {ctx.rules_label}")
+        elif rules[0].summary:
+            cell += f"<br><small>{inline(rules[0].summary)}</small>"
+        answering = by_alert.get(name, [])
+        if answering:
+            books = "<br>".join(
+                f"{_runbook_link(page, rb, runbook_alert_anchor(name))} {severity_badge(rb.severity)}"
+                for rb in answering
+            )
+            verified = "<br>".join(_last_verified(rb, ctx) for rb in answering)
+        else:
+            books = badge("norunbook", "no runbook yet")
+            verified = "—"
+        out.append(f"| {cell} | {inline(severity)} | {books} | {verified} |")
+    return "\n".join(out) + "\n"
+
+
+def services_page(runbooks: Sequence[Runbook], ctx: RenderContext) -> str:
+    page = SERVICES_PAGE
+    by_service: dict[str, list[Runbook]] = {}
+    for rb in runbooks:
+        for service in rb.services:
+            by_service.setdefault(service, []).append(rb)
+    out = [front_matter({"title": "Services"}), "# Services → runbooks\n"]
+    out.append("The runbooks that touch each service, most severe first.\n")
+    if not by_service:
+        out.append("No runbook names a service yet.\n")
+    for service in sorted(by_service, key=str.lower):
+        out.append(f"## {inline(service)} {{ #{service_anchor(service)} }}\n")
+        for rb in sorted(by_service[service], key=_severity_key):
+            out.append(f"- {_runbook_link(page, rb)} {severity_badge(rb.severity)} {_last_verified(rb, ctx)}")
+        out.append("")
+    return "\n".join(out)
+
+
+def runbooks_table(page: str, runbooks: Iterable[Runbook], ctx: RenderContext) -> str:
+    rows = ["| Runbook | Severity | Alerts | Owner | Last verified |", "| --- | --- | --- | --- | --- |"]
+    for rb in sorted(runbooks, key=_severity_key):
+        alerts = ", ".join(inline(a) for a in rb.alerts) or "—"
+        summary = f"<br><small>{inline(rb.summary)}</small>" if rb.summary else ""
+        rows.append(
+            f"| {_runbook_link(page, rb)}{summary} | {severity_badge(rb.severity)} | {alerts} "
+            f"| {inline(rb.owner) or '—'} | {_last_verified(rb, ctx)} |"
+        )
+    return "\n".join(rows) + "\n"
+
+
+def runbooks_page(runbooks: Sequence[Runbook], ctx: RenderContext) -> str:
+    out = [front_matter({"title": "All runbooks"}), "# All runbooks\n"]
+    areas = sorted({area_of(rb.id) for rb in runbooks if area_of(rb.id)})
+    if areas:
+        out.append("By area: " + " · ".join(f"[{inline(area_title(a))}]({a}/index.md)" for a in areas) + "\n")
+    out.append(runbooks_table(RUNBOOKS_PAGE, runbooks, ctx))
+    return "\n".join(out)
+
+
+def area_page(area: str, runbooks: Sequence[Runbook], ctx: RenderContext) -> str:
+    page = area_page_path(area)
+    mine = [rb for rb in runbooks if area_of(rb.id) == area]
+    out = [front_matter({"title": area_title(area)}), f"# {inline(area_title(area))}\n"]
+    out.append(f"{len(mine)} runbook{'s' if len(mine) != 1 else ''} in {code(f'runbooks/{area}/')}.\n")
+    out.append(runbooks_table(page, mine, ctx))
+    return "\n".join(out)
+
+
+def quick_start_page(runbooks: Sequence[Runbook], ctx: RenderContext) -> str:
+    page = QUICK_START_PAGE
+    out = [front_matter({"title": "Incident quick start"}), "# Incident quick start\n"]
+    out.append(
+        f"""1. **Find the runbook.** Paged by an alert? Look it up in the [alerts index]({link(page, ALERTS_PAGE)}):
+   every alert links to the runbook that answers it. Otherwise press ++slash++ and search for a
+   symptom, a service, a command or an alert name. This site works offline, opened from disk.
+2. **Start a transcript.** Step through the runbook from a terminal instead of pasting commands:
+
+    ```bash
+    opsbook run <runbook-id> --target production
+    ```
+
+    Each step is shown, confirmed, run with live output, and recorded (commands, output, exit
+    status, who and when) in `.opsbook/runs/<UTC time>-<runbook>/transcript.md`, rewritten after
+    every step: attach it to the post-mortem. If you stop or a step fails, continue later with
+    `opsbook run <runbook-id> --resume <record dir>`. Destructive steps ask you to type the
+    target's name; secrets are masked.
+3. **Check the badge.** A green badge means CI ran every step against the sandbox recently; a
+   stale, failed or never-verified runbook still helps, but read each step before you confirm it.
+4. **Escalate** to the runbook's owner when a step fails or the runbook does not fit.
+"""
+    )
+    for severity in SEVERITIES:
+        group = sorted((rb for rb in runbooks if rb.severity == severity), key=_severity_key)
+        if not group:
+            continue
+        out.append(f"## {severity} runbooks {{ #{severity.lower()} }}\n")
+        for rb in group:
+            alerts = f" — alerts: {', '.join(inline(a) for a in rb.alerts)}" if rb.alerts else ""
+            summary = f"<br>{inline(rb.summary)}" if rb.summary else ""
+            out.append(f"- {_runbook_link(page, rb)} {_last_verified(rb, ctx)}{alerts}{summary}")
+        out.append("")
+    others = [rb for rb in runbooks if rb.severity not in SEVERITIES]
+    if others:
+        out.append("## Other runbooks\n")
+        out.extend(f"- {_runbook_link(page, rb)}" for rb in sorted(others, key=_severity_key))
+        out.append("")
+    return "\n".join(out)
+
+
+def tags_page() -> str:
+    return front_matter({"title": "Tags"}) + "# Tags\n\n<!-- material/tags -->\n"
