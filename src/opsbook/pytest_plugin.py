@@ -1,3 +1,300 @@
-"""pytest plugin: collects runbooks as test items verified against a session sandbox."""
+"""pytest plugin: `pytest runbooks/` verifies each runbook as one test item against a session sandbox.
+
+A Markdown file is collected when it lies in a `runbooks/` folder or is named on the command
+line; each becomes one item named by its id (`-k worker` selects by id). The item runs the
+same verification as `opsbook verify` and fails with the same message; its steps are in the
+report (a section, and `<properties>` under `--junitxml`). Items carry the `sandbox` marker,
+so `-m "not sandbox"` leaves them out of a fast run. status.json and the executed notebooks
+go to `--opsbook-out` (default build/verify).
+"""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from opsbook.errors import OpsbookError, RunbookFormatError, UsageError
+from opsbook.execute.events import Event, StepFinished, StepStatus
+from opsbook.model import Runbook
+from opsbook.verify_result import RunbookVerification
+
+_STATE = pytest.StashKey["_VerifySession"]()
+
+
+class OpsbookHooks:
+    """Hooks a conftest.py can implement."""
+
+    @pytest.hookspec(firstresult=True)
+    def pytest_opsbook_sandbox(self, config: pytest.Config, root: Path, project: str) -> Any:
+        """Return the sandbox to verify against (default: `opsbook.sandbox.Sandbox(root, project)`).
+
+        It needs `up`, `down`, `reset`, `healthy`, `env`, `secret_names`, `inject`, `heal`,
+        `firing_alerts` and `wait_alerts`, like `opsbook.sandbox.Sandbox`.
+        """
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(OpsbookHooks)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("opsbook", "opsbook runbook verification")
+    group.addoption("--opsbook-shard", metavar="I/N", default=None,
+                    help="verify shard I of N of the collected runbooks (its own sandbox project)")
+    group.addoption("--opsbook-project", metavar="NAME", default=None,
+                    help="sandbox compose project (default: opsbook-verify, or opsbook-shard-I-of-N)")
+    group.addoption("--opsbook-out", metavar="DIR", default=None,
+                    help="where status.json, executed notebooks and records go (default: build/verify)")
+    group.addoption("--opsbook-keep-sandbox", action="store_true", default=False,
+                    help="leave the sandbox running after the session")
+    group.addoption("--opsbook-alert-timeout", metavar="SECONDS", type=float, default=180.0,
+                    help="how long to wait for alerts to fire and to resolve (default 180)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "runbook: a runbook verified against the sandbox (opsbook plugin)")
+    shard = None
+    if config.getoption("--opsbook-shard"):
+        from opsbook.verify_shard import Shard
+
+        try:
+            shard = Shard.parse(config.getoption("--opsbook-shard"))
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from exc
+    config.stash[_STATE] = _VerifySession(config, shard)
+
+
+def _named_on_command_line(config: pytest.Config, path: Path) -> bool:
+    for arg in config.args:
+        candidate = Path(arg.split("::")[0])
+        if not candidate.is_absolute():
+            candidate = Path(config.invocation_params.dir) / candidate
+        if candidate.resolve() == path.resolve():
+            return True
+    return False
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix != ".md":
+        return None
+    in_runbooks = any(part == "runbooks" for part in file_path.resolve().parts[:-1])
+    if not in_runbooks and not _named_on_command_line(parent.config, file_path):
+        return None
+    return RunbookFile.from_parent(parent, path=file_path)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = config.stash[_STATE]
+    if state.shard is None:
+        return
+    keep, drop = [], []
+    for item in items:
+        if isinstance(item, RunbookItem) and not state.shard.owns(item.runbook.id):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(_STATE, None)
+    if state is not None:
+        state.finish()
+
+
+class RunbookFile(pytest.File):
+    """A runbook file; yields one item (a file that cannot be read is a collection error)."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        from opsbook.discover import RUNBOOKS_DIR, project_root
+        from opsbook.parse import load_runbook
+
+        root = project_root(Path(self.config.invocation_params.dir))
+        runbooks_dir = (root / RUNBOOKS_DIR).resolve()
+        path = self.path.resolve()
+        # The id is the path below the runbooks/ folder the file is in (the nearest one).
+        id_root = next((p for p in path.parents if p.name == RUNBOOKS_DIR), None)
+        if path.is_relative_to(runbooks_dir):
+            id_root = runbooks_dir
+        try:
+            runbook = load_runbook(self.path, id_root or path.parent)
+        except RunbookFormatError as exc:
+            raise RunbookCollectError(str(exc)) from exc
+        yield RunbookItem.from_parent(self, name=runbook.id, runbook=runbook)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, RunbookCollectError):
+            return f"cannot read the runbook, nothing ran:\n{excinfo.value}"
+        return super().repr_failure(excinfo, style)
+
+
+class RunbookCollectError(Exception):
+    """The file in the report, with its file:line problems (and nothing of pytest's internals)."""
+
+
+class RunbookFailed(Exception):
+    def __init__(self, verification: RunbookVerification) -> None:
+        super().__init__(verification.message)
+        self.verification = verification
+
+
+class RunbookItem(pytest.Item):
+    """One runbook, verified with every one of its cases against the session sandbox."""
+
+    def __init__(self, *, runbook: Runbook, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runbook = runbook
+        self.add_marker(pytest.mark.sandbox)
+        self.add_marker(pytest.mark.runbook)
+
+    def runtest(self) -> None:
+        state = self.config.stash[_STATE]
+        verification = state.verify(self)
+        self.add_report_section("call", "opsbook steps", steps_text(verification))
+        for case in verification.cases:
+            prefix = f"{case.case}:" if len(verification.cases) > 1 else ""
+            for step in case.steps:
+                self.user_properties.append((f"step:{prefix}{step.name}", step.status.value))
+        if not verification.passed:
+            raise RunbookFailed(verification)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, RunbookFailed):
+            v = excinfo.value.verification
+            return f"{v.runbook_id} ({v.path}) failed verification:\n{v.message}"
+        if isinstance(excinfo.value, OpsbookError):
+            return f"{self.runbook.id}: {excinfo.value}"
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"runbook {self.runbook.id}"
+
+
+def steps_text(verification: RunbookVerification) -> str:
+    """The steps of every case as a small plain-text table."""
+    lines = []
+    for case in verification.cases:
+        verdict = "passed" if case.passed else "FAILED"
+        lines.append(f"[{case.case}] {verdict}" + (f" (scenario {case.scenario})" if case.scenario else ""))
+        for check in case.checks:
+            if check.phase.value == "before":
+                lines.append(f"  {'ok ' if check.passed else 'FAIL'} {check.name}")
+        for step in case.steps:
+            status = step.status.value
+            lines.append(f"  {status:<11} {step.name:<32} {step.duration:7.1f} s"
+                         + (f"  exit {step.exit_status}" if step.exit_status not in (None, 0) else ""))
+        for check in case.checks:
+            if check.phase.value == "after":
+                lines.append(f"  {'ok ' if check.passed else 'FAIL'} {check.name}")
+        if case.error:
+            lines.append(f"  error: {case.error}")
+    return "\n".join(lines)
+
+
+class _LiveSteps:
+    """With -v, one line per finished step on the terminal while the item runs."""
+
+    def __init__(self, config: pytest.Config, runbook: Runbook, case: str) -> None:
+        self.writer = config.pluginmanager.get_plugin("terminalreporter")
+        self.label = runbook.id if len(runbook.verify) == 1 else f"{runbook.id} [{case}]"
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, StepFinished) and self.writer is not None:
+            r = event.result
+            extra = f" — {r.reason}" if r.reason and r.status is not StepStatus.PASSED else ""
+            self.writer.write_line(f"    {self.label}: {r.name} {r.status.value} ({r.duration:.1f} s){extra}")
+
+
+class _PytestReporter:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def runbook_started(self, runbook: Runbook) -> None:
+        pass
+
+    def phase(self, runbook: Runbook, case: str, text: str) -> None:
+        pass
+
+    def listener(self, runbook: Runbook, case: str) -> _LiveSteps | None:
+        return _LiveSteps(self.config, runbook, case) if self.config.get_verbosity() > 0 else None
+
+    def runbook_finished(self, verification: RunbookVerification) -> None:
+        pass
+
+
+class _VerifySession:
+    """The session's sandbox (brought up on first use) and what has been verified so far."""
+
+    def __init__(self, config: pytest.Config, shard: Any) -> None:
+        self.config = config
+        self.shard = shard
+        self.sandbox: Any = None
+        self.verifier: Any = None
+        self.was_up = False
+        self.up_error: str | None = None
+        self.results: list[RunbookVerification] = []
+        self.request: Any = None
+
+    def _start(self) -> None:
+        from opsbook.discover import project_root
+        from opsbook.verify import VerifyRequest, VerifySettings, Verifier, git_commit
+
+        root = project_root(Path(self.config.invocation_params.dir))
+        out = self.config.getoption("--opsbook-out")
+        self.request = VerifyRequest(root=root, out=Path(out).resolve() if out else None, shard=self.shard,
+                                     project=self.config.getoption("--opsbook-project"),
+                                     keep_sandbox=self.config.getoption("--opsbook-keep-sandbox"),
+                                     alert_timeout=self.config.getoption("--opsbook-alert-timeout"))
+        self.sandbox = self.config.hook.pytest_opsbook_sandbox(
+            config=self.config, root=root, project=self.request.sandbox_project)
+        if self.sandbox is None:
+            from opsbook.sandbox import Sandbox
+
+            self.sandbox = Sandbox(root, self.request.sandbox_project)
+        try:
+            self.was_up = bool(self.sandbox.healthy())
+        except OpsbookError:
+            self.was_up = False
+        if not self.was_up:
+            self.sandbox.up(timeout=self.request.up_timeout)
+        settings = VerifySettings(root=root, out=self.request.out_dir, project=self.request.sandbox_project,
+                                  alert_fire_timeout=self.request.alert_timeout,
+                                  alert_resolve_timeout=self.request.alert_timeout)
+        self.verifier = Verifier(self.sandbox, settings, reporter=_PytestReporter(self.config),
+                                 commit=git_commit(root))
+
+    def verify(self, item: RunbookItem) -> RunbookVerification:
+        if self.verifier is None and self.up_error is None:
+            try:
+                self._start()
+            except OpsbookError as exc:
+                self.up_error = f"the sandbox did not come up, so no runbook ran: {exc}"
+        if self.up_error is not None:
+            raise SandboxUnavailable(self.up_error)
+        verification: RunbookVerification = self.verifier.verify(item.runbook)
+        self.results.append(verification)
+        return verification
+
+    def finish(self) -> None:
+        if self.request is None:
+            return
+        from opsbook.results.status import build_status, load_status, write_status
+
+        if self.results:
+            status_path = self.request.out_dir / "status.json"
+            commit = self.results[0].commit
+            write_status(status_path, build_status(self.results, commit, previous=load_status(status_path)))
+        if self.sandbox is not None and not self.was_up and not self.request.keep_sandbox:
+            try:
+                self.sandbox.down()
+            except OpsbookError:
+                pass
+
+
+class SandboxUnavailable(OpsbookError):
+    """The session sandbox could not be started; every runbook item fails with why."""
