@@ -1,0 +1,139 @@
+"""A whole verification: selection, shards, results on disk, exit statuses, and the pytest plugin."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import junitparser
+import pytest
+
+from file_sandbox import FileSandbox, write_runbook
+from opsbook.results.status import schema
+from opsbook.verify import VerifyRequest, run_verification
+from opsbook.verify_shard import Shard
+
+pytestmark = pytest.mark.kernel
+
+GOOD = """
+```bash name="hello" role="verify" output="^hello$"
+echo hello
+```
+"""
+BAD = """
+```bash name="broken-step"
+exit 3
+```
+"""
+
+
+def _project(tmp_path: Path) -> Path:
+    write_runbook(tmp_path, "a/good", "timeout: 20", GOOD, title="Good")
+    write_runbook(tmp_path, "b/bad", "timeout: 20", BAD, title="Bad")
+    return tmp_path
+
+
+def _factory(tmp_path: Path, made: list[FileSandbox]):  # type: ignore[no-untyped-def]
+    def make(root: Path, project: str) -> FileSandbox:
+        box = FileSandbox(tmp_path / f"state-{project}", {})
+        box.calls.append(f"project {project}")
+        made.append(box)
+        return box
+
+    return make
+
+
+def test_results_on_disk_and_exit_status(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    made: list[FileSandbox] = []
+    outcome = run_verification(VerifyRequest(root=root), sandbox_factory=_factory(tmp_path, made))
+    assert outcome.exit_status == 1
+    assert {v.runbook_id: v.passed for v in outcome.verifications} == {"a/good": True, "b/bad": False}
+    out = root / "build" / "verify"
+    doc = json.loads((out / "status.json").read_text())
+    jsonschema.Draft202012Validator(schema()).validate(doc)
+    assert doc["runbooks"]["b/bad"]["message"].startswith("step 'broken-step' (runbooks/b/bad.md:")
+    xml = junitparser.JUnitXml.fromfile(str(out / "junit.xml"))
+    assert {s.name for s in xml} == {"a/good", "b/bad"} and xml.failures == 1
+    assert (out / "notebooks" / "a" / "good.ipynb").is_file()
+    assert (out / "records" / "b" / "bad" / "default" / "transcript.md").is_file()
+    (box,) = made
+    assert box.calls[0] == "project opsbook-verify" and box.calls[-1] == "down", "started here, so taken down"
+
+
+def test_format_error_fails_with_file_and_line_and_others_still_run(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    broken = root / "runbooks" / "c" / "unreadable.md"
+    broken.parent.mkdir()
+    broken.write_text("---\nopsbook:\n  format: 1\n  title: x\n  colour: blue\n---\n")
+    outcome = run_verification(VerifyRequest(root=root), sandbox_factory=_factory(tmp_path, []))
+    assert outcome.exit_status == 2
+    by_id = {v.runbook_id: v for v in outcome.verifications}
+    assert set(by_id) == {"a/good", "b/bad", "c/unreadable"}
+    assert "unreadable.md:" in by_id["c/unreadable"].message and "colour" in by_id["c/unreadable"].message
+
+
+def test_shards_are_disjoint_with_their_own_project_and_results(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    ids: list[str] = []
+    for index in (1, 2):
+        made: list[FileSandbox] = []
+        outcome = run_verification(VerifyRequest(root=root, shard=Shard(index, 2)),
+                                   sandbox_factory=_factory(tmp_path, made))
+        ids += [v.runbook_id for v in outcome.verifications]
+        assert outcome.status == root / "build" / "verify" / f"shard-{index}-of-2" / "status.json"
+        for box in made:
+            assert box.calls[0] == f"project opsbook-shard-{index}-of-2"
+    assert sorted(ids) == ["a/good", "b/bad"]
+
+
+def test_an_empty_selection_passes_without_a_sandbox(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    made: list[FileSandbox] = []
+    outcome = run_verification(VerifyRequest(root=root, paths=(root / "runbooks" / "a",)),
+                               sandbox_factory=_factory(tmp_path, made))
+    assert outcome.exit_status == 0 and [v.runbook_id for v in outcome.verifications] == ["a/good"]
+
+
+def _pytest(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=300)
+
+
+def test_pytest_plugin_collects_runbooks_and_fails_with_the_same_message(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    (root / "conftest.py").write_text(
+        "from pathlib import Path\n"
+        "from file_sandbox import FileSandbox\n"
+        "def pytest_opsbook_sandbox(config, root, project):\n"
+        "    return FileSandbox(Path(str(root)) / 'state', {})\n"
+    )
+    result = _pytest(root, "runbooks", "-v", "-rA", f"--junitxml={root / 'report.xml'}")
+    out = result.stdout
+    assert result.returncode == 1, out + result.stderr
+    assert "runbooks/a/good.md::a/good PASSED" in out
+    assert "runbooks/b/bad.md::b/bad FAILED" in out
+    assert "step 'broken-step' (runbooks/b/bad.md:" in out and "exit status 3, expected 0" in out
+    assert "opsbook steps" in out and "broken-step" in out
+    xml = junitparser.JUnitXml.fromfile(str(root / "report.xml"))
+    props = {p.name: p.value for s in xml for c in s for p in c.iterchildren(junitparser.Property)}
+    props |= {p.name: p.value for s in xml for c in s for ps in c.iterchildren(junitparser.Properties)
+              for p in ps}
+    assert props.get("step:broken-step") == "failed", props
+    status = json.loads((root / "build" / "verify" / "status.json").read_text())
+    assert set(status["runbooks"]) == {"a/good", "b/bad"}
+
+    selected = _pytest(root, "runbooks", "-k", "good")
+    assert selected.returncode == 0 and "1 passed, 1 deselected" in selected.stdout, selected.stdout
+    totals = 0
+    for index in (1, 2):
+        shard = _pytest(root, "runbooks", "--opsbook-shard", f"{index}/2", "-q")
+        last = shard.stdout.strip().splitlines()[-1]
+        totals += sum(int(n) for n, word in re.findall(r"(\d+) (passed|failed)", last))
+    assert totals == 2
