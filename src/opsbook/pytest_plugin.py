@@ -130,7 +130,7 @@ class RunbookFile(pytest.File):
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         if isinstance(excinfo.value, RunbookCollectError):
             return f"cannot read the runbook, nothing ran:\n{excinfo.value}"
-        return super().repr_failure(excinfo, style)
+        return super().repr_failure(excinfo)
 
 
 class RunbookCollectError(Exception):

@@ -111,7 +111,7 @@ Examples:
   opsbook verify runbooks/incidents           one folder
   opsbook verify --shard 2/3                  a third of them, in their own sandbox
   opsbook verify --keep-sandbox               leave the sandbox up to look around
-  opsbook verify --merge build/verify/shard-*/status.json   combine shard results
+  opsbook verify --merge build/verify/shard-*/     combine shard results
 
 \b
 For each runbook (and each of its `verify:` cases): reset the sandbox; if it
@@ -143,10 +143,10 @@ Exit status: 0 every runbook passed, 1 a verification failed,
               help="Sandbox compose project [default: opsbook-verify, or opsbook-shard-I-of-N].")
 @click.option("--alert-timeout", type=float, default=180.0, show_default=True, metavar="SECONDS",
               help="How long to wait for alerts to fire after the fault, and to resolve after the steps.")
-@click.option("--merge", "merge", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              metavar="STATUS_JSON", help="Merge these status.json files into OUT/status.json and exit (repeatable).")
+@click.option("--merge", is_flag=True,
+              help="PATHs are status.json files (or folders holding one) of shards: merge them into OUT/status.json.")
 def verify(paths: tuple[Path, ...], shard: str | None, junit: Path | None, out: Path | None, keep_sandbox: bool,
-           project: str | None, alert_timeout: float, merge: tuple[Path, ...]) -> None:
+           project: str | None, alert_timeout: float, merge: bool) -> None:
     """Prove runbooks against the disposable docker compose sandbox.
 
     PATH is a runbook file or a folder of runbooks (default: runbooks/).
@@ -159,9 +159,9 @@ def verify(paths: tuple[Path, ...], shard: str | None, junit: Path | None, out: 
     root = project_root()
     try:
         if merge:
-            if paths or shard:
-                raise UsageError("--merge combines status files; give no PATH or --shard with it")
-            _merge(merge, (out or root / "build" / "verify") / "status.json", console)
+            if not paths or shard:
+                raise UsageError("--merge takes the shards' status.json files as PATHs, and no --shard")
+            _merge(paths, (out or root / "build" / "verify") / "status.json", console)
             return
         request = VerifyRequest(root=root, paths=tuple(paths), out=out, junit=junit,
                                 shard=Shard.parse(shard) if shard else None, project=project,
@@ -207,6 +207,7 @@ def _merge(files: tuple[Path, ...], target: Path, console: Console) -> None:
     from opsbook.results.status import merge_status, write_status
 
     documents = []
+    files = tuple(p / "status.json" if p.is_dir() else p for p in files)
     for path in files:
         try:
             documents.append(json.loads(path.read_text(encoding="utf-8")))

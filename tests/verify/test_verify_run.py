@@ -137,3 +137,25 @@ def test_pytest_plugin_collects_runbooks_and_fails_with_the_same_message(tmp_pat
         last = shard.stdout.strip().splitlines()[-1]
         totals += sum(int(n) for n, word in re.findall(r"(\d+) (passed|failed)", last))
     assert totals == 2
+
+
+def test_cli_merges_shard_status_files(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from opsbook.results.status import build_status, write_status
+    from opsbook.verify_cli import verify
+
+    sys.path.insert(0, str(Path(__file__).parent.parent / "unit"))
+    from test_junit import failing_verification, passing_two_cases
+
+    write_status(tmp_path / "shard-1" / "status.json", build_status([failing_verification()], "c1"))
+    write_status(tmp_path / "shard-2" / "status.json", build_status([passing_two_cases()], "c1"))
+    result = CliRunner().invoke(verify, ["--merge", str(tmp_path / "shard-1"), str(tmp_path / "shard-2" / "status.json"),
+                                         "--out", str(tmp_path / "merged")])
+    assert result.exit_code == 0, result.output
+    merged = json.loads((tmp_path / "merged" / "status.json").read_text())
+    jsonschema.Draft202012Validator(schema()).validate(merged)
+    assert set(merged["runbooks"]) == {"incidents/x", "deployment/deploy"}
+    assert "2 runbooks (1 failed)" in result.output
+    bad = CliRunner().invoke(verify, ["--merge"])
+    assert bad.exit_code == 2 and "status.json files as PATHs" in bad.output
