@@ -138,6 +138,7 @@ def on_files(files: Files, config: MkDocsConfig) -> Files:
         status=build.status,
         rules=tuple(build.rules),
         rules_label=settings.label(settings.alert_rules),
+        runbooks_label=settings.label(settings.runbooks_dir),
     )
     pages = generated_pages(build.runbooks, ctx)
     for src_uri, content in pages.items():

@@ -74,6 +74,7 @@ class RenderContext:
     status: VerificationStatus | None = None
     rules: tuple[AlertRule, ...] = ()
     rules_label: str = "monitoring/prometheus/alerts"
+    runbooks_label: str = "runbooks"
 
     def verification(self, runbook_id: str) -> Verification | None:
         return self.status.get(runbook_id) if self.status else None
@@ -266,7 +267,7 @@ def _facts(runbook: Runbook, page: str, ctx: RenderContext) -> str:
 def _verification_note(
     runbook: Runbook, state: Freshness, verification: Verification | None, ctx: RenderContext
 ) -> str:
-    verify_cmd = code(f"opsbook verify {runbook.id}")
+    verify_cmd = code(f"opsbook verify {ctx.runbooks_label}/{runbook.id}.md")
     if verification is None:
         return (
             '!!! warning "Never verified"\n\n'
@@ -290,12 +291,12 @@ def _verification_note(
     else:
         lines.append(f'!!! success "Verified {at}"\n')
     for case in verification.cases:
-        lines.append("    " + _case_line(case, runbook) + "\n")
+        lines.append("    " + _case_line(case, runbook, verification.message) + "\n")
     lines.append(f"    Verification took {duration(verification.duration)}.\n")
     return "\n".join(lines)
 
 
-def _case_line(case: CaseRecord, runbook: Runbook) -> str:
+def _case_line(case: CaseRecord, runbook: Runbook, shown: str) -> str:
     passed = sum(1 for s in case.steps if s.status == "passed")
     text = f"Case **{inline(case.name)}**: {inline(case.result)}, {passed} of {len(runbook.steps)} steps passed"
     if case.scenario:
@@ -305,7 +306,7 @@ def _case_line(case: CaseRecord, runbook: Runbook) -> str:
         fired = "fired" if alert.fired else "did **not** fire"
         resolved = "resolved" if alert.resolved else "did **not** resolve"
         text += f" Alert {inline(alert.name)} {fired} and {resolved}."
-    if case.message and case.result != "passed":
+    if case.message and case.result != "passed" and case.message != shown:
         text += f" {inline(case.message)}"
     return text
 
@@ -396,7 +397,7 @@ def ci_output(record: StepRecord, verification: Verification) -> str:
     is_open = " open" if record.status in ("failed", "timed_out", "interrupted") else ""
     body = pre_html(record.output) if record.output else ""
     reason = (
-        f'<p class="opsbook-output__reason">{html.escape(terminal_text(record.reason))}</p>' if record.reason else ""
+        f'<p class="opsbook-output__reason">{pre_html(record.reason)}</p>' if record.reason else ""
     )
     if not body:
         body = "(no output)" if record.status not in ("skipped", "not_run") else "(did not run)"
