@@ -105,11 +105,14 @@ class Masker:
         """Every text that is masked, longest first."""
         self.max_length = len(self.patterns[0]) if self.patterns else 0
         self._regex: re.Pattern[str] | None = None
+        self._any: re.Pattern[str] | None = None
         if self.patterns:
             # A lookahead matches at every position, so overlapping occurrences are all
-            # found; alternatives are tried longest first.
+            # found; alternatives are tried longest first. It is slower than a plain
+            # search, which is used first to skip text that holds no secret at all.
             alternatives = "|".join(re.escape(p) for p in self.patterns)
             self._regex = re.compile(f"(?=({alternatives}))", re.DOTALL)
+            self._any = re.compile(alternatives, re.DOTALL)
 
     def __bool__(self) -> bool:
         """True if the masker masks anything at all."""
@@ -117,10 +120,13 @@ class Masker:
 
     def spans(self, text: str) -> list[tuple[int, int]]:
         """Merged ``[start, end)`` spans of ``text`` that reveal a secret, in order."""
-        if self._regex is None:
+        if self._regex is None or self._any is None:
+            return []
+        first = self._any.search(text)
+        if first is None:
             return []
         merged: list[tuple[int, int]] = []
-        for match in self._regex.finditer(text):
+        for match in self._regex.finditer(text, first.start()):
             start, end = match.start(), match.start() + len(match.group(1))
             if merged and start <= merged[-1][1]:
                 if end > merged[-1][1]:
@@ -133,7 +139,10 @@ class Masker:
         """``text`` with every secret occurrence replaced by ``***``."""
         if self._regex is None or not text:
             return text
-        spans = self.spans(text)
+        return self._replace(text, self.spans(text))
+
+    @staticmethod
+    def _replace(text: str, spans: list[tuple[int, int]]) -> str:
         if not spans:
             return text
         pieces: list[str] = []
@@ -183,16 +192,18 @@ class StreamMasker:
             return text
         buffer = self._pending + text
         hold = self._hold_from(buffer)
+        spans = self.masker.spans(buffer)
+        shown: list[tuple[int, int]] = []
         # A complete occurrence that runs into the held tail is held with it, so that it
         # is masked as one piece with whatever continues it.
-        for start, end in self.masker.spans(buffer):
+        for start, end in spans:
             if start < hold < end:
                 hold = start
-                break
             if start >= hold:
                 break
+            shown.append((start, end))
         self._pending = buffer[hold:]
-        return self.masker.mask(buffer[:hold])
+        return Masker._replace(buffer[:hold], shown)
 
     def flush(self) -> str:
         """Return the masked held-back tail; the stream is over (or paused for good)."""

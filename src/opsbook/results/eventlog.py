@@ -31,7 +31,6 @@ from opsbook.errors import OpsbookError
 from opsbook.execute.events import (
     Event,
     RunFinished,
-    RunResult,
     RunStarted,
     StepFinished,
     StepOutput,
