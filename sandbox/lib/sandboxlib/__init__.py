@@ -1,0 +1,1 @@
+"""Small shared pieces of the sandbox's Python services: metrics, HTTP, settings."""

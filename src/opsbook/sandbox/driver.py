@@ -1,0 +1,528 @@
+"""The compose driver: bring the sandbox up and down, check it, reset it, break it and heal it."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, Iterable, Mapping
+
+import yaml
+
+from opsbook.errors import SandboxError
+from opsbook.sandbox import alerts as alert_api
+from opsbook.sandbox.baseimage import BASE_IMAGE, ensure_base_image
+from opsbook.sandbox.compose import ComposeCommand, compose_command
+from opsbook.sandbox.containers import (
+    ServiceState,
+    container_logs,
+    docker,
+    docker_available,
+    image_created,
+    project_containers,
+    service_state,
+)
+from opsbook.sandbox.faults import Fault, load_faults
+from opsbook.sandbox.images import ImageBuild, build_levels, build_plan, stale_images
+from opsbook.sandbox.progress import Reporter, Task, reporter
+from opsbook.sandbox.settings import (
+    DEFAULT_APP_VERSION,
+    DEFAULT_PROJECT,
+    PORT_OFFSETS,
+    SECRET_ENV_NAMES,
+    SandboxSettings,
+    check_project_name,
+    env_file_path,
+    port_base,
+    read_env_file,
+    target_env,
+    write_env_file,
+)
+
+FAULT_PROFILE = "faults"
+LOG_LINES = 15
+
+
+class Sandbox:
+    """One compose project of the sandbox (`project`), defined by `root`/sandbox/compose.yaml."""
+
+    def __init__(self, root: Path, project: str | None = None) -> None:
+        self.root = Path(root).resolve()
+        self.dir = self.root / "sandbox"
+        self.compose_file = self.dir / "compose.yaml"
+        self.project = check_project_name(project or os.environ.get("OPSBOOK_SANDBOX_PROJECT") or DEFAULT_PROJECT)
+        self.env_file = env_file_path(self.dir, self.project)
+        self.state_dir = self.dir / ".state" / self.project
+
+    # ------------------------------------------------------------------ reading
+    def compose_spec(self) -> dict[str, Any]:
+        try:
+            spec = yaml.safe_load(self.compose_file.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise SandboxError(f"{self.compose_file} does not exist: is {self.root} the opsbook repository?") from None
+        except yaml.YAMLError as exc:
+            raise SandboxError(f"{self.compose_file}: {exc}") from exc
+        return spec
+
+    def services(self) -> dict[str, dict[str, Any]]:
+        """Services a plain `up` starts (no profile), in compose.yaml order."""
+        return {name: spec for name, spec in (self.compose_spec().get("services") or {}).items()
+                if not spec.get("profiles")}
+
+    def one_shot_services(self) -> set[str]:
+        return {name for name, spec in self.services().items() if str(spec.get("restart", "")) == "no"}
+
+    def settings(self) -> SandboxSettings:
+        return read_env_file(self.env_file)
+
+    def env(self) -> dict[str, str]:
+        """Target variables for runbook steps; reads the env file, never starts anything."""
+        settings = self.settings()
+        return target_env(settings, compose_file=self.compose_file, compose_command=str(self.compose()),
+                          sandbox_dir=self.dir)
+
+    def secret_names(self) -> frozenset[str]:
+        return SECRET_ENV_NAMES
+
+    def compose(self) -> ComposeCommand:
+        return compose_command()
+
+    def status(self) -> list[ServiceState]:
+        """Every service of compose.yaml that has a container, plus the default ones that have none."""
+        self._require_docker()
+        found = {s.service: s for s in map(service_state, project_containers(self.project))}
+        order = list((self.compose_spec().get("services") or {}).keys())
+        states = [found.pop(name) for name in order if name in found]
+        states += [ServiceState(service=name, state="missing", health="") for name in self.services()
+                   if name not in {s.service for s in states}]
+        states += list(found.values())  # containers of services no longer in compose.yaml
+        return states
+
+    def healthy(self) -> bool:
+        """Every long-running service running and healthy, no failed one-shot job. Fast; starts nothing."""
+        if docker_available() is not None:
+            return False
+        try:
+            return not self._not_ready(self.status())
+        except SandboxError:
+            return False
+
+    def _not_ready(self, states: list[ServiceState]) -> list[ServiceState]:
+        one_shot = self.one_shot_services()
+        by_name = {s.service: s for s in states}
+        waiting = []
+        for name in self.services():
+            state = by_name.get(name, ServiceState(name, "missing", ""))
+            if name in one_shot:
+                if state.state == "exited" and state.exit_code not in (0, None):
+                    waiting.append(state)
+            elif not state.ready:
+                waiting.append(state)
+        return waiting
+
+    # ------------------------------------------------------------------ compose
+    def _compose_variables(self) -> dict[str, str]:
+        if self.env_file.exists():
+            settings = self.settings()
+        else:  # down/status before any up: compose still needs every variable to parse the file
+            settings = SandboxSettings.generate(self.project, port_base(self.project))
+        return {**settings.compose_variables(), "COMPOSE_FILE": str(self.compose_file),
+                "COMPOSE_PROJECT_NAME": self.project}
+
+    def _compose(self, *args: str, env: Mapping[str, str] | None = None, timeout: float | None = 600,
+                 check: bool = True) -> subprocess.CompletedProcess[str]:
+        command = self.compose()
+        argv = [*command.argv, "-f", str(self.compose_file), "-p", self.project, *args]
+        # A COMPOSE_PROFILES of the caller's shell must not start fault clients by accident.
+        full_env = {k: v for k, v in os.environ.items() if k != "COMPOSE_PROFILES"}
+        full_env.update({**self._compose_variables(), **(env or {})})
+        try:
+            done = subprocess.run(argv, capture_output=True, text=True, env=full_env, timeout=timeout,
+                                  cwd=self.dir, check=False)
+        except subprocess.TimeoutExpired:
+            raise SandboxError(f"`{command} {' '.join(args)}` did not finish within {timeout:.0f}s") from None
+        if check and done.returncode != 0:
+            raise SandboxError(f"`{command} {' '.join(args)}` failed (exit {done.returncode}):\n"
+                               f"{_tail(done.stderr or done.stdout, 20)}")
+        return done
+
+    def _require_docker(self) -> None:
+        problem = docker_available()
+        if problem is not None:
+            raise SandboxError(f"the docker engine is not reachable: {problem}\n"
+                               "start it (scripts/setup-host.sh starts dockerd) and try again")
+
+    # ------------------------------------------------------------------ up
+    def up(self, *, timeout: float = 600, progress: bool = True) -> None:
+        """Build what is missing (base image included), start, wait until every service is healthy."""
+        deadline = time.monotonic() + timeout
+        with reporter(progress) as rep:
+            with rep.task("docker engine and compose") as task:
+                self._require_docker()
+                task.update(f"{self.compose()} {self.compose().version}")
+            with rep.task(f"settings ({self.env_file.name})") as task:
+                settings = self._ensure_settings()
+                task.update(f"project {self.project}, ports {min(settings.ports.values())}-"
+                            f"{max(settings.ports.values())}")
+            self._check_ports(settings)
+            with rep.task(f"base image {BASE_IMAGE}") as task:
+                how = ensure_base_image(task.update)
+                task.update(how)
+            self._build_images(rep, deadline)
+            self._start(rep, settings, deadline)
+
+    def _ensure_settings(self) -> SandboxSettings:
+        """Create the env file with random secrets on first use; keep secrets, refresh ports after."""
+        base = port_base(self.project, os.environ.get("OPSBOOK_SANDBOX_PORT_BASE"))
+        if self.env_file.exists():
+            current = self.settings()
+            if current.project != self.project:
+                raise SandboxError(f"{self.env_file} belongs to project {current.project}, not {self.project}")
+            settings = current.with_ports(base)
+            if settings != current:
+                write_env_file(self.env_file, settings)
+            return settings
+        settings = SandboxSettings.generate(self.project, base)
+        self.dir.mkdir(parents=True, exist_ok=True)
+        write_env_file(self.env_file, settings)
+        return settings
+
+    def _check_ports(self, settings: SandboxSettings) -> None:
+        """Fail early, naming the port, when another program holds one of ours."""
+        ours = {p.split(":")[1].split("-")[0] for s in self.status() for p in s.ports}
+        for service, port in settings.ports.items():
+            if str(port) in ours:
+                continue
+            with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+                probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    probe.bind(("127.0.0.1", port))
+                except OSError:
+                    raise SandboxError(
+                        f"port {port} (for {service}) is already in use on 127.0.0.1: choose another port block "
+                        f"with OPSBOOK_SANDBOX_PORT_BASE=<port> or another project with --project") from None
+
+    def image_plan(self) -> list[ImageBuild]:
+        return build_plan(self.compose_spec(), self.dir)
+
+    def _build_images(self, rep: Reporter, deadline: float) -> None:
+        stale = stale_images(self.image_plan(), image_created)
+        if not stale:
+            with rep.task("images") as task:
+                task.update("all up to date")
+            return
+        for level in build_levels(stale):
+            with ThreadPoolExecutor(max_workers=4) as pool:
+                futures = [pool.submit(self._build_one, rep, item, deadline) for item in level]
+                errors = [f.exception() for f in futures if f.exception() is not None]
+            if errors:
+                raise errors[0]  # type: ignore[misc]
+
+    def _build_one(self, rep: Reporter, item: ImageBuild, deadline: float) -> None:
+        with rep.task(f"build {item.image}") as task:
+            command = self.compose()
+            argv = [*command.argv, "-f", str(self.compose_file), "-p", self.project, "build", item.service]
+            env = {**os.environ, **self._compose_variables(), **item.env}
+            lines: list[str] = []
+            with subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env,
+                                  cwd=self.dir) as proc:
+                assert proc.stdout is not None
+                for line in proc.stdout:
+                    line = line.rstrip()
+                    if line:
+                        lines.append(line)
+                        task.update(_build_progress(line))
+                    if time.monotonic() > deadline:
+                        proc.kill()
+                        raise SandboxError(f"building {item.image} did not finish before the timeout")
+                code = proc.wait()
+            if code != 0:
+                raise SandboxError(f"building {item.image} failed (`{command} build {item.service}`, exit {code}):\n"
+                                   f"{_tail(chr(10).join(lines), 25)}")
+
+    def running_app_version(self) -> str | None:
+        for container in project_containers(self.project):
+            if container["Config"]["Labels"].get("com.docker.compose.service") == "app":
+                image = container["Config"].get("Image", "")
+                return image.rsplit(":", 1)[1] if ":" in image else None
+        return None
+
+    def _start(self, rep: Reporter, settings: SandboxSettings, deadline: float) -> None:
+        version = self.running_app_version() or settings.app_version
+        with rep.task("start services") as task:
+            result: dict[str, Any] = {}
+
+            def run_up() -> None:
+                try:
+                    result["done"] = self._compose("up", "-d", "--no-build", env={"APP_VERSION": version},
+                                                   timeout=max(10.0, deadline - time.monotonic()), check=False)
+                except SandboxError as exc:
+                    result["error"] = exc
+
+            thread = threading.Thread(target=run_up, daemon=True)
+            thread.start()
+            self._wait_ready(task, deadline, thread, result)
+
+    def _wait_ready(self, task: Task, deadline: float, thread: threading.Thread, result: dict[str, Any]) -> None:
+        total = len(self.services())
+        one_shot = self.one_shot_services()
+        while True:
+            states = self.status()
+            waiting = self._not_ready(states)
+            for state in states:
+                if state.service in one_shot and state.exit_code not in (0, None):
+                    raise SandboxError(f"{state.service} failed (exit {state.exit_code}); its last log lines:\n"
+                                       f"{_indent(container_logs(state.container, LOG_LINES))}")
+            if not thread.is_alive():
+                if "error" in result:
+                    raise result["error"]
+                done = result.get("done")
+                if done is not None and done.returncode != 0:
+                    raise SandboxError(f"`{self.compose()} up` failed:\n{_tail(done.stderr or done.stdout, 20)}"
+                                       + self._describe(waiting))
+                if not waiting:
+                    task.update(f"{total}/{total} ready")
+                    return
+            if waiting:
+                task.update(f"{total - len(waiting)}/{total} ready; waiting for "
+                            + ", ".join(f"{s.service} ({s.health or s.state})" for s in waiting[:4]))
+            else:
+                task.update(f"{total}/{total} ready; compose finishing")
+            if time.monotonic() > deadline:
+                names = ", ".join(s.service for s in waiting) or "compose"
+                raise SandboxError(f"the sandbox did not become healthy in time; not ready: {names}"
+                                   + self._describe(waiting))
+            time.sleep(0.5)
+
+    def _describe(self, states: Iterable[ServiceState]) -> str:
+        parts = []
+        for state in states:
+            logs = container_logs(state.container, LOG_LINES) if state.container else "(no container)"
+            parts.append(f"\n--- {state.service}: {state.state} {state.health} ---\n{logs}")
+        return "".join(parts)
+
+    def wait_healthy(self, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            waiting = self._not_ready(self.status())
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                raise SandboxError("not healthy: " + ", ".join(f"{s.service} ({s.state} {s.health})" for s in waiting)
+                                   + self._describe(waiting))
+            time.sleep(0.5)
+
+    # ------------------------------------------------------------------ down / reset
+    def down(self) -> None:
+        """Remove containers (fault clients included), networks and volumes."""
+        self._require_docker()
+        self._compose("down", "--volumes", "--remove-orphans", "--timeout", "3",
+                      env={"COMPOSE_PROFILES": f"build,{FAULT_PROFILE}"}, timeout=300)
+        self._write_active_faults([])
+
+    def reset(self) -> None:
+        """A running sandbox back to a clean state, without rebuilding: fault clients gone,
+        default app version, every service running, fresh schema and no data, empty queue,
+        empty spool, no recorded notifications."""
+        self._require_docker()
+        settings = self.settings()
+        states = {s.service: s for s in self.status()}
+        if not any(s.state == "running" for s in states.values()):
+            raise SandboxError(f"sandbox {self.project} is not running: run `opsbook sandbox up`")
+        fault_clients = [s.container for name, s in states.items()
+                         if name in self._profile_services(FAULT_PROFILE) and s.container]
+        if fault_clients:
+            docker("rm", "-f", *fault_clients)
+        to_start = [name for name, spec in self.services().items()
+                    if name not in self.one_shot_services() and (
+                        not states.get(name, ServiceState(name, "missing", "")).state == "running"
+                        or (name == "app" and states[name].image.rsplit(":", 1)[-1] != settings.app_version))]
+        if to_start:
+            self._compose("up", "-d", "--no-build", "--no-deps", *to_start,
+                          env={"APP_VERSION": settings.app_version}, timeout=120)
+        self._wait_services(["postgres", "redis"], timeout=60)
+        self._reset_database()
+        self._exec("redis", ["redis-cli", "--no-auth-warning", "FLUSHALL"])
+        self._exec("worker", ["sh", "-c", "rm -rf /var/spool/opsbook/* /var/spool/opsbook/.[!.]* 2>/dev/null; true"])
+        self.wait_healthy(timeout=60)
+        try:
+            alert_api.clear_webhook(self.env()["WEBHOOK_URL"])
+        except SandboxError:
+            pass  # the receiver may still be starting; there is nothing recorded then
+        self._write_active_faults([])
+
+    def _profile_services(self, profile: str) -> set[str]:
+        return {name for name, spec in (self.compose_spec().get("services") or {}).items()
+                if profile in (spec.get("profiles") or [])}
+
+    def _container(self, service: str) -> str:
+        for state in self.status():
+            if state.service == service and state.container:
+                return state.container
+        raise SandboxError(f"service {service} has no container in project {self.project}")
+
+    def _exec(self, service: str, argv: list[str], input_text: str | None = None) -> str:
+        done = docker("exec", "-i", self._container(service), *argv, input_text=input_text, timeout=120)
+        if done.returncode != 0:
+            raise SandboxError(f"`{' '.join(argv[:3])}` in {service} failed (exit {done.returncode}):\n"
+                               f"{_tail(done.stderr or done.stdout, 15)}")
+        return done.stdout
+
+    def _wait_services(self, names: list[str], timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            states = {s.service: s for s in self.status()}
+            waiting = [n for n in names if not states.get(n, ServiceState(n, "missing", "")).ready]
+            if not waiting:
+                return
+            if time.monotonic() > deadline:
+                raise SandboxError(f"not healthy after {timeout:.0f}s: {', '.join(waiting)}"
+                                   + self._describe(states[n] for n in waiting if n in states))
+            time.sleep(0.3)
+
+    def _reset_database(self) -> None:
+        """Drop and rebuild the app schema from the migrations in one transaction, so the app
+        never sees a half-built schema; end the sessions fault clients left behind."""
+        migrations = sorted((self.dir / "app" / "migrations").glob("*.sql"))
+        script = [
+            "\\set ON_ERROR_STOP on",
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
+            " WHERE application_name IN ('leaky-client') OR (state = 'idle in transaction' AND pid <> pg_backend_pid());",
+            "BEGIN;",
+            "DROP SCHEMA public CASCADE;",
+            "CREATE SCHEMA public AUTHORIZATION opsbook;",
+            "CREATE EXTENSION pg_stat_statements SCHEMA public;",
+            "SET ROLE opsbook;",
+            "CREATE TABLE schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());",
+        ]
+        for path in migrations:
+            script.append(path.read_text(encoding="utf-8"))
+            script.append(f"INSERT INTO schema_migrations (version) VALUES ('{path.stem}');")
+        script += ["RESET ROLE;", "COMMIT;", "SELECT pg_stat_statements_reset();"]
+        self._exec("postgres", ["psql", "-X", "-q", "-U", "postgres", "-d", "opsbook"], input_text="\n".join(script) + "\n")
+
+    # ------------------------------------------------------------------ faults
+    def faults(self) -> list[Fault]:
+        return load_faults(self.dir / "faults")
+
+    def fault(self, name: str) -> Fault:
+        known = {f.name: f for f in self.faults()}
+        if name not in known:
+            raise SandboxError(f"unknown fault {name!r}; known: {', '.join(sorted(known))}")
+        return known[name]
+
+    def inject(self, fault: str) -> str:
+        """Put the sandbox into the fault's failure state; returns what the script reported."""
+        spec = self.fault(fault)
+        output = self._run_script(spec.inject_script, f"inject {fault}")
+        self._write_active_faults(sorted({*self.active_faults(), fault}))
+        return output
+
+    def heal(self, fault: str | None = None) -> str:
+        """Undo one fault, or every fault injected through opsbook when `fault` is None."""
+        names = [fault] if fault else self.active_faults()
+        outputs = []
+        for name in names:
+            outputs.append(self._run_script(self.fault(name).heal_script, f"heal {name}"))
+            self._write_active_faults([n for n in self.active_faults() if n != name])
+        return "".join(outputs)
+
+    def observe(self, fault: str) -> bool:
+        """Run the fault's `observe` command (host tools): True while its symptom is visible."""
+        spec = self.fault(fault)
+        if not spec.observe:
+            raise SandboxError(f"fault {fault} has no observe command")
+        done = subprocess.run(["bash", "-c", spec.observe], env={**os.environ, **self.env()}, cwd=self.dir,
+                              capture_output=True, text=True, timeout=60, check=False)
+        return done.returncode == 0
+
+    def active_faults(self) -> list[str]:
+        path = self.state_dir / "faults.json"
+        try:
+            return list(json.loads(path.read_text()))
+        except (FileNotFoundError, ValueError):
+            return []
+
+    def _write_active_faults(self, names: list[str]) -> None:
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        path = self.state_dir / "faults.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(names))
+        tmp.replace(path)
+
+    def _run_script(self, script: Path, what: str) -> str:
+        self._require_docker()
+        env = {**os.environ, **self.env()}
+        done = subprocess.run(["bash", str(script)], env=env, cwd=self.dir, capture_output=True, text=True,
+                              timeout=300, check=False)
+        if done.returncode != 0:
+            raise SandboxError(f"{what} failed ({script.relative_to(self.root)}, exit {done.returncode}):\n"
+                               f"{_tail(done.stdout + done.stderr, 20)}")
+        return done.stdout
+
+    # ------------------------------------------------------------------ alerts
+    def firing_alerts(self) -> set[str]:
+        return alert_api.firing_alert_names(self.env()["PROMETHEUS_URL"])
+
+    def wait_alerts(self, names: Iterable[str], *, firing: bool, timeout: float) -> set[str]:
+        """Poll Prometheus until every alert in `names` is firing (or, with firing=False, is
+        not firing any more); returns those that reached the wanted state in time."""
+        wanted = set(names)
+        url = self.env()["PROMETHEUS_URL"]
+        deadline = time.monotonic() + timeout
+        reached: set[str] = set()
+        while True:
+            try:
+                now_firing = alert_api.firing_alert_names(url)
+                reached = wanted & now_firing if firing else wanted - now_firing
+            except SandboxError:
+                reached = set()
+            if reached == wanted or time.monotonic() > deadline:
+                return reached
+            time.sleep(1)
+
+    def notifications(self, alertname: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        """What Alertmanager delivered to the webhook receiver (oldest first)."""
+        return alert_api.webhook_notifications(self.env()["WEBHOOK_URL"], alertname, status)
+
+    # ------------------------------------------------------------------ logs
+    def logs(self, service: str | None = None, *, tail: int | None = None, follow: bool = False) -> int:
+        """Stream `compose logs` to this process's stdout; returns compose's exit status."""
+        args = ["logs", "--no-color"]
+        if tail is not None:
+            args += ["--tail", str(tail)]
+        if follow:
+            args.append("--follow")
+        if service:
+            args.append(service)
+        command = self.compose()
+        argv = [*command.argv, "-f", str(self.compose_file), "-p", self.project, *args]
+        env = {**os.environ, **self._compose_variables(), "COMPOSE_PROFILES": f"build,{FAULT_PROFILE}"}
+        try:
+            return subprocess.run(argv, env=env, cwd=self.dir, check=False).returncode
+        except KeyboardInterrupt:
+            return 130
+
+
+def _tail(text: str, lines: int) -> str:
+    return _indent("\n".join(text.rstrip().splitlines()[-lines:]))
+
+
+def _indent(text: str) -> str:
+    return "\n".join("    " + line for line in text.splitlines())
+
+
+def _build_progress(line: str) -> str:
+    """The interesting part of a build log line: the step, or what apt is doing."""
+    line = line.strip()
+    if line.startswith("Step ") and ":" in line:
+        return line.split(" : ", 1)[0] + ": " + line.split(" : ", 1)[-1][:60]
+    return line[:90]
+
+
+__all__ = ["Sandbox", "ServiceState", "Fault", "DEFAULT_APP_VERSION", "PORT_OFFSETS"]

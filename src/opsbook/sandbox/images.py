@@ -1,0 +1,124 @@
+"""Which images the sandbox builds, from compose.yaml and the Dockerfiles, and which are stale."""
+
+from __future__ import annotations
+
+import re
+import shlex
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+from opsbook.errors import SandboxError
+
+VERSION_VARIABLE = re.compile(r"\$\{APP_VERSION[^}]*\}")
+
+
+@dataclass(frozen=True)
+class ImageBuild:
+    """One image compose builds: `compose build <service>` with `env` produces `image`."""
+
+    service: str
+    image: str
+    parent: str  # the Dockerfile's FROM
+    inputs: tuple[Path, ...]  # files and folders the image is built from
+    env: Mapping[str, str] = field(default_factory=dict)
+
+
+def app_versions(sandbox_dir: Path) -> list[str]:
+    """Releases the app can be built as: sandbox/app/releases/<version>.json."""
+    return sorted(p.stem for p in (sandbox_dir / "app" / "releases").glob("*.json"))
+
+
+def _dockerfile_facts(dockerfile: Path, context: Path, variables: Mapping[str, str]) -> tuple[str, list[Path]]:
+    parent = ""
+    inputs = [dockerfile]
+    for raw in dockerfile.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        words = line.split()
+        if not words:
+            continue
+        instruction = words[0].upper()
+        if instruction == "FROM" and not parent:
+            parent = words[1]
+        elif instruction in ("COPY", "ADD"):
+            args = [w for w in shlex.split(line)[1:] if not w.startswith("--")]
+            for source in args[:-1]:
+                for name, value in variables.items():
+                    source = source.replace("${" + name + "}", value).replace("$" + name, value)
+                inputs.append(context / source)
+    if not parent:
+        raise SandboxError(f"{dockerfile}: no FROM line")
+    return parent, inputs
+
+
+def build_plan(compose: Mapping[str, Any], sandbox_dir: Path) -> list[ImageBuild]:
+    """Every distinct image of compose.yaml (each app release separately), parents first."""
+    plans: dict[str, ImageBuild] = {}
+    versions = app_versions(sandbox_dir)
+    for service, spec in (compose.get("services") or {}).items():
+        build = spec.get("build")
+        image = spec.get("image")
+        if not build or not image:
+            continue
+        if isinstance(build, str):
+            build = {"context": build}
+        context = (sandbox_dir / build.get("context", ".")).resolve()
+        dockerfile = context / build.get("dockerfile", "Dockerfile")
+        variants = [(image, {})] if not VERSION_VARIABLE.search(image) else [
+            (VERSION_VARIABLE.sub(v, image), {"APP_VERSION": v}) for v in versions]
+        for tag, env in variants:
+            if tag in plans:
+                continue
+            parent, inputs = _dockerfile_facts(dockerfile, context, env)
+            plans[tag] = ImageBuild(service=service, image=tag, parent=parent, inputs=tuple(inputs), env=env)
+    ordered: list[ImageBuild] = []
+    pending = list(plans.values())
+    while pending:
+        ready = [p for p in pending if p.parent not in plans or any(o.image == p.parent for o in ordered)]
+        if not ready:
+            raise SandboxError("images in compose.yaml depend on each other in a cycle")
+        ordered.extend(ready)
+        pending = [p for p in pending if p not in ready]
+    return ordered
+
+
+def newest_mtime(paths: tuple[Path, ...]) -> float:
+    newest = 0.0
+    for path in paths:
+        if path.is_dir():
+            for child in path.rglob("*"):
+                if "__pycache__" not in child.parts and child.is_file():
+                    newest = max(newest, child.stat().st_mtime)
+        elif path.exists():
+            newest = max(newest, path.stat().st_mtime)
+    return newest
+
+
+def stale_images(plan: list[ImageBuild], created: Callable[[str], float | None]) -> list[ImageBuild]:
+    """Images that are missing, older than a file they are built from, or older than their
+    parent (including a parent rebuilt in this same run)."""
+    stale: list[ImageBuild] = []
+    rebuilt: set[str] = set()
+    times: dict[str, float | None] = {}
+    for item in plan:
+        when = created(item.image)
+        parent_when = times.get(item.parent) if item.parent in times else created(item.parent)
+        if (when is None or item.parent in rebuilt or when < newest_mtime(item.inputs)
+                or (parent_when is not None and when < parent_when)):
+            stale.append(item)
+            rebuilt.add(item.image)
+        times[item.image] = when
+    return stale
+
+
+def build_levels(items: list[ImageBuild]) -> list[list[ImageBuild]]:
+    """Group builds so that each group only depends on earlier groups (each group runs in parallel)."""
+    levels: list[list[ImageBuild]] = []
+    placed: dict[str, int] = {}
+    for item in items:
+        level = placed[item.parent] + 1 if item.parent in placed else 0
+        placed[item.image] = level
+        while len(levels) <= level:
+            levels.append([])
+        levels[level].append(item)
+    return levels
