@@ -10,7 +10,8 @@ commands commonly print it in:
   depends on the value's offset modulo 3, so each of the three alignments is masked, minus
   the edge characters that also carry bits of the neighbouring bytes;
 - URL encoding (``quote`` with and without ``/`` safe, ``quote_plus``), upper- and
-  lower-case hex escapes.
+  lower-case hex escapes;
+- each line of a multi-line secret on its own (a key printed with other line endings).
 
 Values shorter than :data:`MIN_SECRET_LENGTH` characters are never masked (masking ``"ab"``
 would blank out half the output) but are reported in :attr:`Masker.refused` so the caller
@@ -101,6 +102,11 @@ class Masker:
         for value in secrets.values():
             if len(value) >= MIN_SECRET_LENGTH:
                 forms.update(secret_forms(value))
+                # A multi-line secret (a key file) is also masked line by line, as CI
+                # systems do: output rarely shows it with exactly the same line endings.
+                for line in value.splitlines():
+                    if len(line.strip()) >= MIN_SECRET_LENGTH and line != value:
+                        forms.update(secret_forms(line.strip()))
         self.patterns: tuple[str, ...] = tuple(sorted(forms, key=lambda f: (-len(f), f)))
         """Every text that is masked, longest first."""
         self.max_length = len(self.patterns[0]) if self.patterns else 0

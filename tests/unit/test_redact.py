@@ -219,3 +219,12 @@ def test_secret_overlapping_the_start_of_another_split_across_chunks() -> None:
     pieces, shown = stream(masker, ["xx abcd", "efgh yy\n"])
     assert pieces[0] == "xx "
     assert shown == "xx *** yy\n"
+
+
+def test_multi_line_secret_is_masked_line_by_line_too() -> None:
+    key = "-----BEGIN KEY-----\nMIIEvQIBADANBg\n-----END KEY-----\n"
+    masker = Masker({"KEY": key})
+    # Printed with CRLF line endings, the whole value never matches; its lines still do.
+    shown = masker.mask(key.replace("\n", "\r\n"))
+    assert "MIIEvQIBADANBg" not in shown and "BEGIN KEY" not in shown
+    assert masker.mask("token abcd\n") == "token abcd\n"  # short lines are not secrets

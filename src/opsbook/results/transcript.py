@@ -234,7 +234,7 @@ class TranscriptRenderer:
             attempt = latest.get(index)
             if attempt is None:
                 status = reported.get(index, StepStatus.NOT_RUN)
-                self.out(f"| {index} | {plain(name)} | {STATUS_LABEL[status]} | | | |")
+                self.out(f"| {index} | {plain(name)} | {_label(status)} | | | |")
                 continue
             result = attempt.result
             exit_status = "" if result is None or result.exit_status is None else str(result.exit_status)
@@ -243,7 +243,7 @@ class TranscriptRenderer:
             if attempt.status in (StepStatus.SKIPPED, StepStatus.NOT_RUN):
                 duration = attempts = ""
             self.out(
-                f"| {index} | {plain(name)} | {STATUS_LABEL[attempt.status]} | {exit_status} "
+                f"| {index} | {plain(name)} | {_label(attempt.status)} | {exit_status} "
                 f"| {duration} | {attempts} |"
             )
         self.out("")
@@ -305,7 +305,7 @@ class TranscriptRenderer:
         self.out(f"### {clock}Step {attempt.index} · {plain(attempt.name)}", "")
         status = attempt.status
         ran = status not in (StepStatus.SKIPPED, StepStatus.NOT_RUN)
-        facts = [f"**{STATUS_LABEL[status]}**"]
+        facts = [f"**{_label(status)}**"]
         if result is not None and result.exit_status is not None:
             facts.append(f"exit code {result.exit_status}")
         if result is not None and (ran or result.duration):
@@ -369,7 +369,7 @@ class TranscriptRenderer:
                     StepStatus.NOT_RUN,
                     StepStatus.SKIPPED,
                 ):
-                    label = STATUS_LABEL[reported.status]
+                    label = _label(reported.status)
                     why = f"{label}: {reported.reason}" if reported.reason else label
                     entries[reported.index] = (reported.name, why)
         if session.attempts:
@@ -391,3 +391,7 @@ class TranscriptRenderer:
             name, why = entries[index]
             self.out(f"- Step {index} {inline_code(name)}: {plain(self.mask(why))}")
         self.out("")
+
+
+def _label(status: StepStatus) -> str:
+    return STATUS_LABEL.get(status, status.value.replace("_", " "))
