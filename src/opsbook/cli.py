@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 from rich.console import Console
@@ -21,6 +21,10 @@ from rich.text import Text
 from opsbook import __version__
 from opsbook.errors import OpsbookError, RunbookFormatError, SandboxError, UsageError
 from opsbook.execute.events import RunStatus
+
+if TYPE_CHECKING:
+    from opsbook.model import Runbook
+    from opsbook.targets import Target
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_FOR_RUN = {RunStatus.PASSED: EXIT_OK, RunStatus.FAILED: EXIT_FAILED, RunStatus.INTERRUPTED: EXIT_INTERRUPTED}
@@ -127,6 +131,7 @@ def run(runbook: str, target: str, params: tuple[str, ...], yes: bool, only_step
     prompt = TerminalPrompt(view, console) if interactive else None
     if not interactive and not yes:
         raise UsageError("no terminal to ask on: add --yes to run every step without asking")
+    _warn_refused_secrets(book, tgt, _parse_params(params))
     options = RunOptions(target=tgt, params=_parse_params(params), assume_yes=yes, only_step=only_step,
                          from_step=from_step, record_dir=record_dir, resume=resume_dir is not None,
                          output_cap=output_cap, root=root)
@@ -135,6 +140,16 @@ def run(runbook: str, target: str, params: tuple[str, ...], yes: bool, only_step
     if result.status is not RunStatus.PASSED and not options.resume:
         console.print(f"Resume with: opsbook run {book.id} --resume {record_dir}")
     sys.exit(EXIT_FOR_RUN[result.status])
+
+
+def _warn_refused_secrets(book: Runbook, target: Target, params: dict[str, str]) -> None:
+    """Secrets under 4 characters are not masked (they would mask everything): say so."""
+    from opsbook.execute.runner import secret_values
+    from opsbook.redact import Masker, refusal_message
+
+    given = {p.name: params.get(p.name, p.default or "") for p in book.params}
+    for name in Masker(secret_values(book, target, given)).refused:
+        errors.print(f"[yellow]warning:[/yellow] {refusal_message(name)}")
 
 
 # --- lint, list, show, search -------------------------------------------------------------
