@@ -13,7 +13,7 @@ from opsbook.discover import runbook_files
 from opsbook.parse import load_runbook
 from opsbook.site.alerts import load_alert_rules
 
-from conftest import FIXTURES, MARKUP_OUTPUT, REPO, mkdocs_build
+from site_support import FIXTURES, MARKUP_OUTPUT, REPO, mkdocs_build
 
 pytestmark = pytest.mark.site
 
@@ -65,8 +65,9 @@ def test_search_index_covers_prose_commands_step_names_and_alerts(real_site: Pat
 def test_real_site_loads_nothing_from_the_network(real_site: Path):
     for html_file in [real_site / "index.html", real_site / "runbooks/deployment/deploy/index.html"]:
         html = html_file.read_text()
-        remote = re.findall(r'(?:src|href)="(https?://[^"]+)"', html)
-        assert [u for u in remote if not u.startswith("https://runbooks.example.com/")] == [], html_file
+        loaded = re.findall(r'<(?:script|img|iframe)[^>]*\ssrc="(https?://[^"]+)"', html)
+        loaded += re.findall(r'<link[^>]*\shref="(https?://[^"]+)"', html)
+        assert [u for u in loaded if not u.startswith("https://runbooks.example.com/")] == [], html_file
 
 
 def test_every_real_alert_rule_is_on_the_alerts_index(real_site: Path):
@@ -90,7 +91,7 @@ def test_real_site_without_status_shows_never_verified(tmp_path: Path):
 def _project(tmp_path: Path, rules: str) -> Path:
     """A copy of the site config with fixture runbooks and rule files; returns mkdocs.yml."""
     project = tmp_path / "project"
-    shutil.copytree(FIXTURES / "runbooks", project / "runbooks")
+    shutil.copytree(FIXTURES / "runbook-files", project / "runbooks")  # not below a runbooks/ folder: the pytest plugin would verify it
     (project / "docs/stylesheets").mkdir(parents=True)
     shutil.copy(REPO / "docs/stylesheets/opsbook.css", project / "docs/stylesheets/")
     (project / "docs/index.md").write_text("# Fixture site\n")

@@ -7,7 +7,7 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from conftest import REPO
+from site_support import REPO
 
 cli = pytest.importorskip("opsbook.cli")
 

@@ -18,7 +18,7 @@ from opsbook.site.anchors import anchors_in, check_runbook_urls
 from opsbook.site.hooks import expand_nav
 from opsbook.site.status import Freshness, StatusFileError, freshness, read_status, status_from_document
 
-from conftest import MARKUP, NOW, status_document
+from render_samples import MARKUP, NOW, status_document
 
 REPO = Path(__file__).resolve().parents[3]
 
