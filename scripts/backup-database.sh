@@ -10,7 +10,8 @@
 #   -r DAYS   delete backups older than DAYS days (default: $BACKUP_RETENTION_DAYS, else 7)
 #   -k COUNT  always keep at least the COUNT newest backups (default: $BACKUP_KEEP_MIN, else 3)
 #
-# Output: a report ending with the line `backup file: PATH`. Exit status: 0 on success,
+# Output: a report ending with the line `backup file: PATH`; next to the dump, PATH.counts
+# holds each table's row count at the moment of the dump (same snapshot), tab-separated. Exit status: 0 on success,
 # 2 on a usage error, the failing command's status otherwise (a failed dump leaves no file).
 set -euo pipefail
 
@@ -43,23 +44,50 @@ mkdir -p "$dir"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 file="$dir/$db-$stamp.dump"
 partial="$file.partial"
-trap 'rm -f "$partial"' EXIT
+trap 'rm -f "$partial" "$partial.counts"' EXIT
+
+# The dump and the row counts come from one snapshot: a transaction held open by a psql
+# coprocess exports it, pg_dump reads it, and the counts are taken inside it. The counts go
+# next to the dump (FILE.counts) so a restore can be checked against what was backed up,
+# even while the application keeps writing.
+coproc SNAPSHOT { psql "${conn[@]}" -X -q -At -v ON_ERROR_STOP=1 2>&1; }
+query() {
+  printf '%s\nSELECT %s;\n' "$1" "'--end--'" >&"${SNAPSHOT[1]}"
+  local line
+  while IFS= read -r -t 60 line <&"${SNAPSHOT[0]}"; do
+    [[ $line == --end-- ]] && return 0
+    printf '%s\n' "$line"
+  done
+  echo "psql did not answer: $line" >&2
+  return 1
+}
+snapshot=$(query "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SELECT pg_export_snapshot();")
+[[ $snapshot =~ ^[0-9A-F-]+$ ]] || { echo "could not export a snapshot: $snapshot" >&2; exit 1; }
 
 started=$(date +%s.%N)
 # Custom format: compressed, restorable table by table, and pg_restore can run it in parallel.
-pg_dump "${conn[@]}" --format=custom --no-owner --file="$partial"
+pg_dump "${conn[@]}" --snapshot="$snapshot" --format=custom --no-owner --file="$partial"
+query "SELECT format('%I.%I', schemaname, relname) || E'\t' ||
+         (xpath('/row/n/text()', query_to_xml(format('SELECT count(*) AS n FROM %I.%I', schemaname, relname),
+                                               false, true, '')))[1]::text
+       FROM pg_stat_user_tables ORDER BY 1;" >"$partial.counts"
+query "COMMIT;" >/dev/null
+exec {SNAPSHOT[1]}>&-
+wait "$SNAPSHOT_PID" 2>/dev/null || true
+mv "$partial.counts" "$file.counts"
 mv "$partial" "$file"
 elapsed=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 
 echo "database: $db"
 echo "dump took: ${elapsed} s"
+echo "tables: $(wc -l <"$file.counts"), rows: $(awk -F'\t' '{ n += $2 } END { print n + 0 }' "$file.counts")"
 
 # Retention: delete dumps older than the limit, but never the newest $keep_min.
 deleted=0
 mapfile -t dumps < <(ls -1t "$dir"/"$db"-*.dump 2>/dev/null)
 for old in "${dumps[@]:$keep_min}"; do
   if [[ -n $(find "$old" -maxdepth 0 -mtime +"$retention_days" 2>/dev/null) ]]; then
-    rm -f -- "$old"
+    rm -f -- "$old" "$old.counts"
     echo "deleted (older than $retention_days days): $(basename "$old")"
     deleted=$((deleted + 1))
   fi

@@ -254,6 +254,9 @@ class Verifier:
         except OpsbookError as exc:
             error = f"verification could not complete: {exc}"
             return result()
+        except Exception as exc:  # noqa: BLE001 - one runbook's crash must not stop the others
+            error = f"verification crashed: {type(exc).__name__}: {exc}"
+            return result()
         finally:
             if scenario:
                 try:
