@@ -261,7 +261,7 @@ class _VerifySession:
         except OpsbookError:
             self.was_up = False
         if not self.was_up:
-            self.sandbox.up(timeout=self.request.up_timeout)
+            self.sandbox.up(timeout=self.request.up_timeout, progress=False)
         settings = VerifySettings(root=root, out=self.request.out_dir, project=self.request.sandbox_project,
                                   alert_fire_timeout=self.request.alert_timeout,
                                   alert_resolve_timeout=self.request.alert_timeout)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+from typing import Any
 from pathlib import Path
 
 import click
@@ -51,9 +52,8 @@ class TerminalReporter:
         self.console = console
         self.total = total
         self.done = 0
-        self._status = console.status("", spinner="dots") if console.is_terminal else None
-        if self._status is not None:
-            self._status.start()
+        # Started with the first runbook: the sandbox shows its own live progress while it comes up.
+        self._status: Any = None
 
     def stop(self) -> None:
         if self._status is not None:
@@ -69,6 +69,9 @@ class TerminalReporter:
     # Reporter protocol
 
     def runbook_started(self, runbook: Runbook) -> None:
+        if self._status is None and self.console.is_terminal:
+            self._status = self.console.status("", spinner="dots")
+            self._status.start()
         cases = f" ({len(runbook.verify)} cases)" if len(runbook.verify) > 1 else ""
         self.line(f"[bold]{escape(runbook.id)}[/]{cases} [dim]{escape(runbook.title)}[/]")
 
@@ -181,8 +184,7 @@ def verify(paths: tuple[Path, ...], shard: str | None, junit: Path | None, out: 
                       f"sandbox project {request.sandbox_project}", highlight=False)
     display = TerminalReporter(console, total)
     try:
-        outcome = run_verification(request, reporter=display,
-                                   up_progress=lambda text: display.status(f"sandbox: {text}"))
+        outcome = run_verification(request, reporter=display, up_progress=True)
     except OpsbookError as exc:
         display.stop()
         console.print(f"[red]error:[/] {escape(str(exc))}")

@@ -35,7 +35,7 @@ class FileSandbox:
         self.calls: list[str] = []
         state.mkdir(parents=True, exist_ok=True)
 
-    def up(self, timeout: float = 0, progress: object = None) -> None:
+    def up(self, *, timeout: float = 0, progress: bool = False) -> None:
         self.calls.append("up")
 
     def down(self) -> None:
@@ -71,7 +71,7 @@ class FileSandbox:
     def firing_alerts(self) -> set[str]:
         return {p.name[len("alert-"):] for p in self.state.glob("alert-*")}
 
-    def wait_alerts(self, names: Iterable[str], firing: bool, timeout: float) -> set[str]:
+    def wait_alerts(self, names: Iterable[str], *, firing: bool, timeout: float) -> set[str]:
         return set(names) & self.firing_alerts() if firing else set(names) - self.firing_alerts()
 
 
