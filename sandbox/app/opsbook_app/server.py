@@ -113,23 +113,25 @@ API_TOKEN = ""
 
 
 def check_health() -> tuple[bool, dict[str, Any]]:
+    """database: can we query it; schema: are the tables this release needs there; redis: ping."""
     checks: dict[str, Any] = {}
     started = time.monotonic()
+    missing: list[str] = []
     try:
         with DB.cursor("health") as cur:
             cur.execute("SET LOCAL statement_timeout = 2000")
             cur.execute("SELECT 1 AS ok")
-            missing = []
             for table in RELEASE["requires_tables"]:
                 cur.execute("SELECT to_regclass(%s) IS NOT NULL AS present", (table,))
                 if not cur.fetchone()["present"]:
                     missing.append(table)
-        if missing:
-            checks["database"] = {"ok": False, "error": f"missing tables: {', '.join(missing)}"}
-        else:
-            checks["database"] = {"ok": True}
+        checks["database"] = {"ok": True}
+        checks["schema"] = {"ok": not missing} if not missing else {
+            "ok": False, "error": f"missing tables: {', '.join(missing)}"}
     except Exception as exc:
-        checks["database"] = {"ok": False, "error": str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__}
+        text = str(exc).strip()
+        checks["database"] = {"ok": False, "error": text.splitlines()[0] if text else type(exc).__name__}
+        checks["schema"] = {"ok": False, "error": "database unavailable"}
     checks["database"]["latency_ms"] = round((time.monotonic() - started) * 1000, 1)
     started = time.monotonic()
     try:

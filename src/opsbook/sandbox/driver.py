@@ -8,6 +8,8 @@ import socket
 import subprocess
 import threading
 import time
+import urllib.error
+import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Iterable, Mapping
@@ -267,6 +269,18 @@ class Sandbox:
             thread = threading.Thread(target=run_up, daemon=True)
             thread.start()
             self._wait_ready(task, deadline, thread, result)
+        self.reload_monitoring()
+
+    def reload_monitoring(self) -> None:
+        """Make Prometheus and Alertmanager re-read monitoring/ (rules edited since they started)."""
+        env = self.env()
+        for url in (env["PROMETHEUS_URL"], env["ALERTMANAGER_URL"]):
+            request = urllib.request.Request(url + "/-/reload", method="POST")
+            try:
+                with urllib.request.urlopen(request, timeout=10):
+                    pass
+            except (urllib.error.URLError, OSError) as exc:
+                raise SandboxError(f"{url}/-/reload failed: {exc} (check monitoring/ with promtool)") from exc
 
     def _wait_ready(self, task: Task, deadline: float, thread: threading.Thread, result: dict[str, Any]) -> None:
         total = len(self.services())
@@ -350,6 +364,7 @@ class Sandbox:
         self._exec("redis", ["redis-cli", "--no-auth-warning", "FLUSHALL"])
         self._exec("worker", ["sh", "-c", "rm -rf /var/spool/opsbook/* /var/spool/opsbook/.[!.]* 2>/dev/null; true"])
         self.wait_healthy(timeout=60)
+        self.reload_monitoring()
         try:
             alert_api.clear_webhook(self.env()["WEBHOOK_URL"])
         except SandboxError:

@@ -180,7 +180,7 @@ def target_env(settings: SandboxSettings, *, compose_file: Path, compose_command
         "PGUSER": "opsbook",
         "PGPASSWORD": s["APP_DB_PASSWORD"],
         "PGDATABASE": "opsbook",
-        "REDIS_URL": f"redis://:{s['REDIS_PASSWORD']}@{host}:{p['redis']}/0",
+        "REDIS_URL": f"redis://default:{s['REDIS_PASSWORD']}@{host}:{p['redis']}/0",
         "REDISCLI_AUTH": s["REDIS_PASSWORD"],
     })
     return env
