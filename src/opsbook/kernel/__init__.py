@@ -1,0 +1,5 @@
+"""The opsbook shell kernel: a Jupyter kernel that runs each step in a fresh bash.
+
+Importing this package does nothing; `python -m opsbook.kernel -f CONNECTION_FILE` starts
+the kernel and `opsbook.kernel.install.ensure_kernelspec()` makes it known to Jupyter.
+"""
