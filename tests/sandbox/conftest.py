@@ -1,0 +1,32 @@
+"""One real sandbox for the whole session (project opsbook-test), removed at the end."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterator
+
+import pytest
+
+from opsbook.sandbox import Sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Iterator[Sandbox]:
+    """Brought up once (builds what is missing), torn down at the end unless
+    OPSBOOK_KEEP_SANDBOX=1 (handy when iterating on a test)."""
+    box = Sandbox(ROOT, os.environ.get("OPSBOOK_TEST_SANDBOX_PROJECT", "opsbook-test"))
+    box.up(timeout=900, progress=False)
+    try:
+        yield box
+    finally:
+        if os.environ.get("OPSBOOK_KEEP_SANDBOX") != "1":
+            box.down()
+
+
+@pytest.fixture()
+def shell_env(sandbox: Sandbox) -> dict[str, str]:
+    """The environment a runbook step sees: the caller's plus `opsbook sandbox env`."""
+    return {**os.environ, **sandbox.env()}

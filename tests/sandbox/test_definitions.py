@@ -1,0 +1,149 @@
+"""The sandbox's definitions, checked without docker: compose.yaml, alert rules, faults."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+import yaml
+
+from opsbook.sandbox import Sandbox
+from opsbook.sandbox.images import build_levels, build_plan
+from opsbook.sandbox.settings import PORT_OFFSETS, SandboxSettings, port_variable
+
+ROOT = Path(__file__).resolve().parents[2]
+SANDBOX = ROOT / "sandbox"
+ALERTS_DIR = ROOT / "monitoring" / "prometheus" / "alerts"
+PLATFORM_ALERTS = {"ApplicationDown", "HealthCheckFailing", "DatabaseConnectionLost", "RedisDown", "HighErrorRate",
+                   "WorkerQueueBackedUp", "SlowDatabaseQueries", "DiskSpaceLow", "SuspiciousAuthFailures",
+                   "DatabaseConnectionsExhausted"}
+# Alerts a runbook answers: runbook id under runbooks/ (the site links #alert-<name>).
+RUNBOOK_FOR_ALERT = {"WorkerQueueBackedUp": "incidents/worker-queue-backed-up"}
+
+
+def compose() -> dict:  # type: ignore[type-arg]
+    return yaml.safe_load((SANDBOX / "compose.yaml").read_text())
+
+
+def rules() -> list[dict]:  # type: ignore[type-arg]
+    found = []
+    for path in sorted(ALERTS_DIR.glob("*.yml")):
+        for group in yaml.safe_load(path.read_text())["groups"]:
+            found.extend(group["rules"])
+    return found
+
+
+def test_ports_publish_on_loopback_only() -> None:
+    for name, spec in compose()["services"].items():
+        for port in spec.get("ports", []):
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
+
+
+def test_every_long_running_service_has_a_health_check() -> None:
+    for name, spec in compose()["services"].items():
+        if spec.get("restart") == "no" or "build" in (spec.get("profiles") or []):
+            continue
+        health = spec.get("healthcheck") or {}
+        assert health.get("test") and not health.get("disable"), f"{name} has no health check"
+
+
+def test_credentials_come_from_required_variables() -> None:
+    text = (SANDBOX / "compose.yaml").read_text()
+    for key in ("POSTGRES_PASSWORD", "APP_DB_PASSWORD", "REDIS_PASSWORD", "APP_API_TOKEN"):
+        uses = re.findall(r"\$\{" + key + r"([^}]*)\}", text)
+        assert uses, key
+        assert all(u.startswith(":?") for u in uses), f"{key} must use ${{{key}:?message}}"
+    assert not re.search(r"(?i)(password|secret|token)\w*\s*[:=]\s*['\"]?[A-Za-z0-9]{6,}", text.replace("${", "{"))
+
+
+def test_env_example_documents_every_compose_variable() -> None:
+    used = set(re.findall(r"\$\{([A-Z_]+)", (SANDBOX / "compose.yaml").read_text()))
+    documented = {line.split("=", 1)[0] for line in (SANDBOX / ".env.example").read_text().splitlines()
+                  if line and not line.startswith("#")}
+    assert used <= documented, f"not in .env.example: {sorted(used - documented)}"
+    generated = set(SandboxSettings.generate("x", 20000).compose_variables())
+    assert used <= generated, "the generated env file misses a variable compose.yaml needs"
+    assert {port_variable(s) for s in PORT_OFFSETS} <= used
+
+
+def test_images_build_from_debian_and_the_shared_base_first() -> None:
+    plan = build_plan(compose(), SANDBOX)
+    images = {item.image: item for item in plan}
+    assert {i.parent for i in plan} <= {"debian:bookworm-slim", "opsbook-sandbox/python:bookworm"}
+    assert {"opsbook-sandbox/app:1.0.0", "opsbook-sandbox/app:1.1.0", "opsbook-sandbox/app:broken"} <= set(images)
+    levels = build_levels(plan)
+    assert "opsbook-sandbox/python:bookworm" in {i.image for i in levels[0]}
+    assert all(i.parent == "opsbook-sandbox/python:bookworm" for i in levels[1])
+
+
+def test_alert_rules_carry_severity_summary_and_runbook_url() -> None:
+    seen = set()
+    for rule in rules():
+        name = rule["alert"]
+        seen.add(name)
+        assert rule["labels"]["severity"] in {"critical", "major", "warning"}, name
+        assert rule["annotations"]["summary"], name
+        url = rule["annotations"]["runbook_url"]
+        if name in RUNBOOK_FOR_ALERT:
+            expected = f"https://runbooks.example.com/runbooks/{RUNBOOK_FOR_ALERT[name]}/#alert-{name.lower()}"
+        else:
+            expected = f"https://runbooks.example.com/alerts/#{name.lower()}"
+        assert url == expected, name
+    assert PLATFORM_ALERTS <= seen
+
+
+def test_runbook_urls_point_at_existing_runbooks() -> None:
+    for runbook in RUNBOOK_FOR_ALERT.values():
+        assert (ROOT / "runbooks" / f"{runbook}.md").is_file(), runbook
+
+
+@pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (Debian package prometheus)")
+def test_promtool_accepts_rules_and_config() -> None:
+    files = sorted(str(p) for p in ALERTS_DIR.glob("*.yml"))
+    done = subprocess.run(["promtool", "check", "rules", *files], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+    done = subprocess.run(["promtool", "check", "config", "--syntax-only",
+                           str(ROOT / "monitoring" / "prometheus" / "prometheus.yml")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_every_fault_is_complete_and_names_existing_alerts() -> None:
+    box = Sandbox(ROOT, "opsbook-definitions")
+    faults = {f.name: f for f in box.faults()}
+    assert {"app-down", "bad-deploy", "db-down", "worker-stuck", "high-error-rate", "slow-queries",
+            "connection-exhaustion", "disk-pressure", "leaked-credential"} <= set(faults)
+    alert_names = {r["alert"] for r in rules()}
+    for fault in faults.values():
+        assert fault.summary and fault.symptom and fault.observe, fault.name
+        assert fault.alerts and set(fault.alerts) <= alert_names, fault.name
+        assert os.access(fault.inject_script, os.X_OK) and os.access(fault.heal_script, os.X_OK), fault.name
+        for script in (fault.inject_script, fault.heal_script):
+            done = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)
+            assert done.returncode == 0, f"{script}: {done.stderr}"
+
+
+def _compose_binary() -> list[str] | None:
+    for argv in (["docker", "compose"], ["docker-compose"]):
+        if shutil.which(argv[0]) and subprocess.run([*argv, "version"], capture_output=True).returncode == 0:
+            return argv
+    return None
+
+
+@pytest.mark.skipif(_compose_binary() is None, reason="no docker compose on this machine")
+def test_missing_secret_stops_compose_with_the_message(tmp_path: Path) -> None:
+    variables = SandboxSettings.generate("opsbook-missing", 20000).compose_variables()
+    del variables["POSTGRES_PASSWORD"]
+    env = {k: v for k, v in os.environ.items() if k not in variables and k != "POSTGRES_PASSWORD"}
+    env.update(variables)
+    argv = [*_compose_binary(), "-f", str(SANDBOX / "compose.yaml"), "--project-directory", str(tmp_path),  # type: ignore[misc]
+            "-p", "opsbook-missing", "config", "--quiet"]
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode != 0
+    assert "POSTGRES_PASSWORD is not set" in done.stderr + done.stdout
+    env["POSTGRES_PASSWORD"] = "x" * 24
+    done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
