@@ -64,6 +64,8 @@ class OpsbookKernel(Kernel):
         self._step: StepProcess | None = None
         self.shell_handlers["opsbook_state_request"] = self.opsbook_state_request
         signal.signal(signal.SIGINT, self._on_sigint)
+        if hasattr(signal, "pthread_sigmask"):
+            signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
 
     @property
     def kernel_info(self) -> dict[str, Any]:

@@ -124,6 +124,33 @@ def _signal_group(pgid: int, signum: int) -> bool:
     return True
 
 
+def _group_has_live_members(pgid: int) -> bool:
+    """True while a process of the group is alive; zombies do not count.
+
+    Leftovers of a step are orphans: their parent is init (or a subreaper), which may be
+    slow to reap them, and kill(-pgid, 0) still finds a zombie. Reading /proc is slower
+    than kill(), so it is asked only when kill() finds someone.
+    """
+    if not _signal_group(pgid, 0):
+        return False
+    try:
+        entries = os.listdir("/proc")
+    except OSError:
+        return True
+    for entry in entries:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        fields = stat[stat.rfind(b")") + 2 :].split()
+        if len(fields) > 2 and fields[2] == str(pgid).encode() and fields[0] != b"Z":
+            return True
+    return False
+
+
 class StepProcess:
     """One run of a step's bash. `interrupt()` may be called from a signal handler."""
 
@@ -207,7 +234,7 @@ class StepProcess:
         try:
             while True:
                 now = time.monotonic()
-                timeout = 0.5 if pidfd is not None else 0.01
+                timeout = 0.1 if pidfd is not None else 0.01
                 if any(s.pending for s in self._streams.values()):
                     timeout = min(timeout, max(0.0, last_flush + FLUSH_INTERVAL - now))
                 if self._interrupted_at is not None and returncode is None:
@@ -242,7 +269,7 @@ class StepProcess:
                         killed = True
                 if returncode is not None and not group_empty:
                     assert ended_at is not None
-                    if not _signal_group(pgid, 0):
+                    if not _group_has_live_members(pgid):
                         group_empty = True
                         drain_until = now + _ESCAPED_DRAIN
                     elif not leftovers_termed:
