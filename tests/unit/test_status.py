@@ -17,7 +17,7 @@ from opsbook.results.status import (
     schema,
     write_status,
 )
-from test_junit import failing_verification, passing_two_cases
+from .test_junit import failing_verification, passing_two_cases
 
 
 def _validate(doc: dict) -> None:

@@ -29,7 +29,8 @@ class FileSandbox:
     both; the sandbox is healthy when no fault file exists; an alert fires while its file exists.
     """
 
-    def __init__(self, state: Path, faults: dict[str, set[str]]) -> None:
+    def __init__(self, state: Path, faults: dict[str, set[str]], running: bool = True) -> None:
+        self.running = running
         self.state = state
         self.faults = faults
         self.calls: list[str] = []
@@ -37,9 +38,11 @@ class FileSandbox:
 
     def up(self, *, timeout: float = 0, progress: bool = False) -> None:
         self.calls.append("up")
+        self.running = True
 
     def down(self) -> None:
         self.calls.append("down")
+        self.running = False
 
     def reset(self) -> None:
         self.calls.append("reset")
@@ -47,7 +50,7 @@ class FileSandbox:
             f.unlink()
 
     def healthy(self) -> bool:
-        return not any(self.state.glob("fault-*"))
+        return self.running and not any(self.state.glob("fault-*"))
 
     def env(self) -> dict[str, str]:
         return {"SANDBOX_STATE": str(self.state), "SANDBOX_TOKEN": "tok-9f8e7d6c5b"}

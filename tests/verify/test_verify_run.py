@@ -40,7 +40,7 @@ def _project(tmp_path: Path) -> Path:
 
 def _factory(tmp_path: Path, made: list[FileSandbox]):  # type: ignore[no-untyped-def]
     def make(root: Path, project: str) -> FileSandbox:
-        box = FileSandbox(tmp_path / f"state-{project}", {})
+        box = FileSandbox(tmp_path / f"state-{project}", {}, running=False)
         box.calls.append(f"project {project}")
         made.append(box)
         return box
@@ -63,7 +63,8 @@ def test_results_on_disk_and_exit_status(tmp_path: Path) -> None:
     assert (out / "notebooks" / "a" / "good.ipynb").is_file()
     assert (out / "records" / "b" / "bad" / "default" / "transcript.md").is_file()
     (box,) = made
-    assert box.calls[0] == "project opsbook-verify" and box.calls[-1] == "down", "started here, so taken down"
+    assert box.calls[0] == "project opsbook-verify" and box.calls[1] == "up"
+    assert box.calls[-1] == "down", "started by verification, so taken down"
 
 
 def test_format_error_fails_with_file_and_line_and_others_still_run(tmp_path: Path) -> None:
