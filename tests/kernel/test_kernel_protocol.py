@@ -1,0 +1,65 @@
+"""The kernel as any Jupyter client sees it: kernelspec, replies, only stream messages."""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import pytest
+from nbclient import NotebookClient
+from nbformat.v4 import new_code_cell, new_notebook
+
+from opsbook.kernel.install import ensure_kernelspec
+
+pytestmark = pytest.mark.kernel
+
+
+def test_kernelspec_is_installed_once_in_the_active_environment() -> None:
+    folder = ensure_kernelspec()
+    spec = json.loads((folder / "kernel.json").read_text())
+    assert folder.name == "opsbook-bash"
+    assert str(folder).startswith(sys.prefix)
+    assert spec["argv"] == [sys.executable, "-m", "opsbook.kernel", "-f", "{connection_file}"]
+    assert (spec["display_name"], spec["language"]) == ("opsbook (bash)", "bash")
+    mtime = (folder / "kernel.json").stat().st_mtime_ns
+    assert ensure_kernelspec() == folder
+    assert (folder / "kernel.json").stat().st_mtime_ns == mtime
+
+
+def _execute(cells: list[str]) -> tuple[list, list[dict]]:
+    ensure_kernelspec()
+    nb = new_notebook(cells=[new_code_cell(c) for c in cells])
+    replies: list[dict] = []
+    client = NotebookClient(
+        nb,
+        kernel_name="opsbook-bash",
+        allow_errors=True,
+        timeout=60,
+        on_cell_executed=lambda cell, cell_index, execute_reply: replies.append(execute_reply["content"]),
+    )
+    client.execute()
+    return nb.cells, replies
+
+
+def test_replies_carry_the_exit_status_and_outputs_are_only_streams() -> None:
+    cells, replies = _execute(
+        [
+            "echo '<b>bold</b>'; echo warn >&2",
+            "exit 3",
+            "false | true",
+        ]
+    )
+    assert replies[0]["status"] == "ok" and replies[0]["opsbook"]["exit_status"] == 0
+    assert replies[1]["status"] == "error"
+    assert (replies[1]["ename"], replies[1]["evalue"]) == ("StepFailed", "exit status 3")
+    assert replies[1]["opsbook"]["exit_status"] == 3
+    assert replies[2]["opsbook"]["exit_status"] == 1
+    outputs = [o for c in cells for o in c.outputs]
+    assert outputs and all(o.output_type == "stream" for o in outputs)
+    assert [(o.name, o.text) for o in cells[0].outputs] == [("stdout", "<b>bold</b>\n"), ("stderr", "warn\n")]
+
+
+def test_twenty_thousand_lines_arrive_complete_through_nbclient() -> None:
+    cells, _ = _execute(["seq 1 20000"])
+    text = "".join(o.text for o in cells[0].outputs if o.name == "stdout")
+    assert text == "".join(f"{i}\n" for i in range(1, 20001))
