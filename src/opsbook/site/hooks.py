@@ -18,9 +18,11 @@ collected in on_page_content (keyed by page URL); the runbook_url check runs in 
 from __future__ import annotations
 
 import logging
+import multiprocessing
 import os
 import re
 from collections.abc import Mapping
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from importlib import resources
@@ -32,8 +34,7 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
-from opsbook.discover import runbook_files
-from opsbook.errors import RunbookFormatError
+from opsbook.errors import FormatProblem, RunbookFormatError
 from opsbook.model import Runbook
 from opsbook.parse import load_runbook
 from opsbook.site import render
@@ -187,19 +188,40 @@ def on_serve(server: Any, config: MkDocsConfig, builder: Any) -> Any:
 # --- collecting -----------------------------------------------------------------------------
 
 
+PARALLEL_FROM = 200
+"""Parse in worker processes from this many runbooks on (parsing dominates big builds)."""
+
+
 def load_runbooks(root: Path) -> list[Runbook]:
     """Every runbook that parses; each problem of the others is logged with file and line."""
     if not root.is_dir():
         log.info(f"opsbook: no runbooks folder at {root}")
         return []
+    # Hidden folders below the root are skipped; the root itself may sit anywhere.
+    paths = sorted(p for p in root.rglob("*.md") if not any(part.startswith(".") for part in p.relative_to(root).parts))
+    workers = min(os.cpu_count() or 1, 8)
+    if len(paths) >= PARALLEL_FROM and workers > 1:
+        # spawn, not fork: `mkdocs serve` runs threads, and forking a threaded process is unsafe.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(_parse_one, paths, [root] * len(paths), chunksize=max(1, len(paths) // (workers * 4))))
+    else:
+        results = [_parse_one(path, root) for path in paths]
     runbooks: list[Runbook] = []
-    for path in runbook_files([root]):
-        try:
-            runbooks.append(load_runbook(path, root))
-        except RunbookFormatError as exc:
-            for problem in exc.problems:
+    for result in results:
+        if isinstance(result, Runbook):
+            runbooks.append(result)
+        else:
+            for problem in result:
                 log.error(f"opsbook: {problem}")
     return runbooks
+
+
+def _parse_one(path: Path, root: Path) -> Runbook | list[FormatProblem]:
+    """Runbook or its problems (returned, not raised: the error type does not survive pickling)."""
+    try:
+        return load_runbook(path, root)
+    except RunbookFormatError as exc:
+        return exc.problems
 
 
 def load_status(settings: SiteSettings) -> VerificationStatus | None:

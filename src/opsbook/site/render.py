@@ -89,7 +89,9 @@ class RenderContext:
 # --- escaping --------------------------------------------------------------------------------
 
 _INLINE_ENTITIES = {c: f"&#{ord(c)};" for c in "\\`*_[]{}|<>&#!~\""}
-_PRE_ENTITIES = {c: f"&#{ord(c)};" for c in "&<>\"'`~{}[]\\*_-=:|!#$%^+"}
+# HTML needs & < > (and quotes); Markdown preprocessors that see raw HTML blocks need the fence
+# characters ` and ~; braces keep template syntax inert. Inline Markdown does not run in raw HTML.
+_PRE_ENTITIES = {c: f"&#{ord(c)};" for c in "&<>\"'`~{}\\"}
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -375,7 +377,7 @@ def step_card(runbook: Runbook, step: Step, case: CaseRecord | None, verificatio
         parts.append(checks)
     parts.append(fence(step.source, step.language) + "\n")
     parts.append(
-        f'<p class="opsbook-from">Start here: {code(f"opsbook run {runbook.id} --from {step.name}")}'
+        f'<p class="opsbook-from" data-search-exclude>Start here: {code(f"opsbook run {runbook.id} --from {step.name}")}'
         f' · only this step: {code(f"opsbook run {runbook.id} --step {step.name}")}</p>\n'
     )
     if record is not None and verification is not None:
@@ -402,7 +404,7 @@ def ci_output(record: StepRecord, verification: Verification) -> str:
     if not body:
         body = "(no output)" if record.status not in ("skipped", "not_run") else "(did not run)"
     return (
-        f'<details class="opsbook-output opsbook-output--{record.status}"{is_open}>'
+        f'<details class="opsbook-output opsbook-output--{record.status}"{is_open} data-search-exclude>'
         f"<summary>{html.escape(summary)}</summary>{reason}"
         f'<pre class="opsbook-output__text"><code>{body}</code></pre></details>\n'
     )
