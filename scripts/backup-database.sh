@@ -43,7 +43,8 @@ db=$(psql "${conn[@]}" -Atc 'select current_database()')
 mkdir -p "$dir"
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 file="$dir/$db-$stamp.dump"
-partial="$file.partial"
+# Two backups of the same database in the same second (CI shards) must not share files.
+partial=$(mktemp "$dir/.$db-$stamp.XXXXXX.partial")
 trap 'rm -f "$partial" "$partial.counts"' EXIT
 
 # The dump and the row counts come from one snapshot: a transaction held open by a psql
@@ -74,8 +75,12 @@ query "SELECT format('%I.%I', schemaname, relname) || E'\t' ||
 query "COMMIT;" >/dev/null
 exec {SNAPSHOT[1]}>&-
 wait "$SNAPSHOT_PID" 2>/dev/null || true
+n=1
+while ! mv -n "$partial" "$file" 2>/dev/null || [[ -e $partial ]]; do
+  n=$((n + 1)); file="$dir/$db-$stamp-$n.dump"
+  (( n < 100 )) || { echo "cannot move the dump into place in $dir" >&2; exit 1; }
+done
 mv "$partial.counts" "$file.counts"
-mv "$partial" "$file"
 elapsed=$(awk -v a="$started" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
 
 echo "database: $db"
