@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client as http_client
 import json
 import os
 import subprocess
@@ -40,6 +41,8 @@ def http(method: str, url: str, body: Any = None, token: str | None = None) -> t
             return resp.status, json.loads(raw) if raw else None
     except urllib.error.HTTPError as exc:
         return exc.code, json.loads(exc.read() or b"null")
+    except (OSError, http_client.HTTPException):  # not listening (yet): a restart in progress
+        return 0, None
 
 
 def eventually(check, timeout: float, interval: float = 0.5):  # type: ignore[no-untyped-def]
@@ -164,7 +167,7 @@ def _inhibited(alert: str, together: tuple[str, ...]) -> bool:
 
 def test_reset_returns_to_a_clean_state_quickly(sandbox: Sandbox, shell_env: dict[str, str]) -> None:
     env = sandbox.env()
-    for name in ("worker-stuck", "high-error-rate", "bad-deploy", "disk-pressure"):
+    for name in ("disk-pressure", "high-error-rate", "bad-deploy", "worker-stuck"):  # worker last: it stops the worker
         sandbox.inject(name)
     started = time.monotonic()
     sandbox.reset()

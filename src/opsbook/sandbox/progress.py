@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 import time
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from typing import Iterator, Protocol
 
 
@@ -13,7 +13,7 @@ class Task(Protocol):
 
 
 class Reporter(Protocol):
-    def task(self, title: str) -> "contextmanager[Task]": ...  # type: ignore[valid-type]
+    def task(self, title: str) -> AbstractContextManager[Task]: ...
     def note(self, text: str) -> None: ...
 
 
