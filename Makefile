@@ -35,8 +35,8 @@ verify: setup host          ## verify every runbook against the sandbox (build/v
 	$(BIN)/opsbook verify
 
 serve: setup                ## build and serve the site with the latest verification results
-	$(BIN)/mkdocs build --strict
-	$(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
 
 demo: setup host            ## verify against the sandbox, then build and serve the site
 	$(BIN)/opsbook verify || true

@@ -56,7 +56,7 @@ def main() -> None:
       opsbook search WorkerQueueBackedUp    find the one for an alert
       opsbook show incidents/worker-queue-backed-up
       opsbook run incidents/worker-queue-backed-up          step by step, on the sandbox
-      opsbook run deployment/deploy --target staging --param NEW_VERSION=1.1.0
+      opsbook run deployment/deploy --target staging --param VERSION=1.1.0
     """
 
 
@@ -98,7 +98,7 @@ def run(runbook: str, target: str, params: tuple[str, ...], yes: bool, only_step
     \b
     Examples:
       opsbook run incidents/worker-queue-backed-up
-      opsbook run deployment/deploy --yes --param NEW_VERSION=1.1.0
+      opsbook run deployment/deploy --yes --param VERSION=1.1.0
       opsbook run deployment/deploy --step health-check
       opsbook run deployment/deploy --resume .opsbook/runs/20261126T031500Z-deployment-deploy
       opsbook run database/backup-restore --target staging --param PGPASSWORD=...

@@ -31,7 +31,8 @@ def runbook_files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.md") if not any(part.startswith(".") for part in p.parts)))
+            files.extend(sorted(p for p in path.rglob("*.md")
+                                if not any(part.startswith(".") for part in p.relative_to(path).parts)))
         else:
             files.append(path)
     return files

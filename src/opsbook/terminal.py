@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import select
 import sys
 from typing import IO
 
@@ -135,6 +136,22 @@ class LiveView:
         self.console.print(table)
 
 
+def read_answer() -> str:
+    """A line from the terminal that Ctrl-C can always interrupt.
+
+    `input()` blocks in readline's select() in the main thread; a SIGINT that the kernel
+    delivers to one of the session's other threads would then wait for Enter. Polling keeps
+    the main thread running Python code, so the handler raises within a fraction of a second.
+    """
+    while True:
+        ready, _, _ = select.select([sys.stdin], [], [], 0.2)
+        if ready:
+            line = sys.stdin.readline()
+            if not line:
+                raise EOFError
+            return line
+
+
 class TerminalPrompt:
     """Asks the operator at the terminal; every question has a safe answer on EOF."""
 
@@ -143,11 +160,13 @@ class TerminalPrompt:
         self.console = console
 
     def _ask(self, question: str, choices: dict[str, Choice], default: str) -> Choice:
-        keys = "/".join(f"[bold]{k}[/bold]{v.value[1:]}" if v.value.startswith(k) else k for k, v in choices.items())
+        words = "/".join(v.value for v in choices.values())
+        keys = "/".join(choices)
         while True:
-            self.console.print(f"{question} {keys} [dim](default {choices[default].value})[/dim] ", end="")
+            self.console.print(f"{question} [bold]{words}[/bold] [dim]\\[{keys}, default {choices[default].value}][/dim] ",
+                               end="")
             try:
-                answer = input().strip().lower()
+                answer = read_answer().strip().lower()
             except EOFError:
                 return Choice.QUIT
             if not answer:
@@ -167,10 +186,9 @@ class TerminalPrompt:
 
     def confirm_target(self, target: Target, step: Step | None) -> bool:
         what = f"Step {step.name} is destructive" if step else f"Target {target.name} asks for confirmation"
-        self.console.print(f"[bold red]{what}.[/bold red] Type the target name ([bold]{target.name}[/bold]) to go on: ",
-                           end="")
+        self.console.print(f"[bold red]{what}.[/bold red] Type the target name ({target.name}) to go on: ", end="")
         try:
-            return input().strip() == target.name
+            return read_answer().strip() == target.name
         except EOFError:
             return False
 

@@ -165,7 +165,7 @@ def judge(step: Step, execution: Any, timeout: int) -> tuple[StepStatus, str]:
     if execution.timed_out:
         return StepStatus.TIMED_OUT, f"timed out after {timeout} s (the step's process group was stopped)"
     if execution.exit_status is None:
-        return StepStatus.FAILED, "no exit status: the kernel stopped during the step"
+        return StepStatus.FAILED, "ended without an exit status (killed by a signal, or the kernel stopped)"
     if execution.exit_status != options.expect:
         return StepStatus.FAILED, f"exit status {execution.exit_status}, expected {options.expect}"
     output = combined_output(execution.stdout, execution.stderr)
