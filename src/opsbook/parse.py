@@ -9,13 +9,14 @@ then raised together as one RunbookFormatError, so `opsbook lint` can show them 
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jupytext
 import yaml
+from jupytext.cell_metadata import text_to_metadata
 
 from opsbook.errors import FormatProblem, RunbookFormatError
 from opsbook.model import (
@@ -49,6 +50,7 @@ YAML11_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: parsing is on the site's hot path
 
 
+@functools.lru_cache(maxsize=1)
 def _code_languages() -> frozenset[str]:
     """Fence languages jupytext turns into code cells (the rest stay Markdown)."""
     try:
@@ -397,11 +399,10 @@ def _read_cells(lines: list[str], body_start: int, kernel: str, problems: _Probl
     step_language = STEP_LANGUAGES.get(kernel, "bash")
     code_languages = _code_languages()
     candidates = [f for f in _scan_fences(lines, body_start) if f.language.lower() in code_languages]
-    metadata = _jupytext_metadata("\n".join(lines[body_start:]), len(candidates), problems)
     cells: list[Cell] = []
     names: dict[str, int] = {}
     prose_from = body_start  # 0-based index of the first line not yet placed in a cell
-    for fence, meta in zip(candidates, metadata):
+    for fence in candidates:
         if fence.language.lower() != step_language:
             problems.add(fence.line, f"```{fence.language} fence: this runbook's kernel ({kernel}) runs only ```{step_language} steps",
                          f"write ```{step_language} to make it a step, or ```text / ```console for an example that must not run")
@@ -411,7 +412,7 @@ def _read_cells(lines: list[str], body_start: int, kernel: str, problems: _Probl
             cells.append(Prose(text=prose, line=prose_from + 1))
         prose_from = fence.end
         index = sum(1 for c in cells if isinstance(c, Step)) + 1
-        options, name = _read_step_options(meta, fence, index, problems)
+        options, name = _read_step_options(_fence_metadata(fence, problems), fence, index, problems)
         if name in names:
             problems.add(fence.line, f"duplicate step name `{name}` (first on line {names[name]})",
                          "step names are anchors and record keys: make each one unique")
@@ -426,22 +427,15 @@ def _read_cells(lines: list[str], body_start: int, kernel: str, problems: _Probl
     return cells
 
 
-def _jupytext_metadata(body: str, expected: int, problems: _Problems) -> list[dict[str, Any]]:
-    """Step options exactly as jupytext reads them, so `jupytext --to ipynb` agrees with opsbook.
-
-    Only the body is given to jupytext: header problems are reported by opsbook, with lines.
-    """
+def _fence_metadata(fence: _Fence, problems: _Problems) -> dict[str, Any]:
+    """Step options read by jupytext's own info-string parser, so `jupytext --to ipynb` agrees."""
     try:
-        notebook = jupytext.reads(body, fmt="md")
-    except Exception as exc:  # jupytext raises many types; all mean "cannot read"
-        problems.add(1, f"jupytext cannot read this file: {exc}")
-        return [{} for _ in range(expected)]
-    metas = [dict(c.metadata) for c in notebook.cells if c.cell_type == "code"]
-    if len(metas) != expected:
-        problems.add(1, f"found {expected} code fences but jupytext reads {len(metas)} code cells",
-                     "check for unclosed fences or fences indented inside lists")
-        return (metas + [{} for _ in range(expected)])[:expected]
-    return metas
+        _, metadata = text_to_metadata(f"{fence.language} {fence.info}".strip())
+    except Exception as exc:  # jupytext raises several types; all mean "cannot read"
+        problems.add(fence.line, f"cannot read step options: {exc}",
+                     'options are key=value with JSON values, e.g. name="restart-worker" timeout=60')
+        return {}
+    return dict(metadata)
 
 
 def _read_step_options(meta: dict[str, Any], fence: _Fence, index: int, problems: _Problems) -> tuple[StepOptions, str]:

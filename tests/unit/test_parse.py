@@ -167,3 +167,14 @@ def test_load_runbook_derives_id_from_root(tmp_path: Path) -> None:
     path.parent.mkdir(parents=True)
     path.write_text(GOOD)
     assert load_runbook(path, tmp_path / "runbooks").id == "incidents/db-down"
+
+
+@pytest.mark.parametrize("path", sorted(Path(__file__).resolve().parents[2].joinpath("runbooks").rglob("*.md")),
+                         ids=lambda p: p.stem)
+def test_real_runbooks_read_exactly_as_jupytext_reads_them(path: Path) -> None:
+    text = path.read_text()
+    cells = [c for c in jupytext.reads(text, fmt="md").cells if c.cell_type == "code"]
+    steps = load_runbook(path).steps
+    assert [s.source for s in steps] == [c.source for c in cells]
+    assert [s.name for s in steps] == [c.metadata["name"] for c in cells]
+    assert [s.options.timeout for s in steps] == [c.metadata.get("timeout") for c in cells]
