@@ -56,6 +56,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "runbook: a runbook verified against the sandbox (opsbook plugin)")
+    config.addinivalue_line("markers", "sandbox: needs the docker compose sandbox (real docker engine)")
     shard = None
     if config.getoption("--opsbook-shard"):
         from opsbook.verify_shard import Shard
@@ -201,13 +202,19 @@ class _LiveSteps:
 
     def __init__(self, config: pytest.Config, runbook: Runbook, case: str) -> None:
         self.writer = config.pluginmanager.get_plugin("terminalreporter")
+        self.capture = config.pluginmanager.get_plugin("capturemanager")
         self.label = runbook.id if len(runbook.verify) == 1 else f"{runbook.id} [{case}]"
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, StepFinished) and self.writer is not None:
             r = event.result
             extra = f" — {r.reason}" if r.reason and r.status is not StepStatus.PASSED else ""
-            self.writer.write_line(f"    {self.label}: {r.name} {r.status.value} ({r.duration:.1f} s){extra}")
+            line = f"    {self.label}: {r.name} {r.status.value} ({r.duration:.1f} s){extra}"
+            if self.capture is not None:  # the item's output is captured; this line is for the terminal
+                with self.capture.global_and_fixture_disabled():
+                    self.writer.write_line(line)
+            else:
+                self.writer.write_line(line)
 
 
 class _PytestReporter:
