@@ -296,9 +296,7 @@ class KernelSession:
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
+                f.write(text)  # no fsync: the rename survives opsbook being killed, which is what resume is for
             os.replace(tmp, dest)
         except BaseException:
             Path(tmp).unlink(missing_ok=True)

@@ -4,7 +4,7 @@
 arrives (written through to the OS at once, so output that was shown survives a killed
 process; fsynced at every step end). At every run and step boundary the transcript and the
 notebook are rebuilt from the whole log and replaced atomically (temporary file in the same
-directory, fsync, ``os.replace``), so killing opsbook at any moment leaves three readable
+directory, then ``os.replace``), so killing opsbook at any moment leaves three readable
 files describing everything done so far. A record directory that already holds a log
 (``--resume``) is appended to: the resumed run becomes a new session of the same record.
 """
@@ -52,14 +52,20 @@ def default_record_dir(base: Path, runbook_id: str, now: datetime) -> Path:
     return Path(base) / ".opsbook" / "runs" / f"{stamp}-{runbook_id.replace('/', '-')}"
 
 
-def write_atomically(path: Path, text: str) -> None:
-    """Replace ``path`` with ``text`` so that readers see the old or the new file, never half."""
+def write_atomically(path: Path, text: str, *, durable: bool = False) -> None:
+    """Replace ``path`` with ``text`` so that readers see the old or the new file, never half.
+
+    The rename alone survives opsbook being killed. ``durable`` also fsyncs, to survive a
+    machine crash; the transcript and notebook do not need it, as they are rebuilt from the
+    event log (which is fsynced at every step end) by :func:`render_record`.
+    """
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(temporary, path)
     except BaseException:
         try:
