@@ -46,9 +46,9 @@ def check_runbook_urls(
 ) -> list[DanglingUrl]:
     """Every rule whose runbook_url does not resolve; `pages` maps page URL → anchors in it."""
     index: dict[str, set[str]] = {}
-    for url, anchors in pages.items():
+    for url, page_anchors in pages.items():
         for key in page_keys(url):
-            index.setdefault(key, anchors)
+            index.setdefault(key, page_anchors)
     base = urlsplit(site_url or "")
     base_path = base.path if base.path.endswith("/") else base.path + "/"
     dangling: list[DanglingUrl] = []
