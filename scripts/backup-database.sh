@@ -52,10 +52,14 @@ trap 'rm -f "$partial" "$partial.counts"' EXIT
 # next to the dump (FILE.counts) so a restore can be checked against what was backed up,
 # even while the application keeps writing.
 coproc SNAPSHOT { psql "${conn[@]}" -X -q -At -v ON_ERROR_STOP=1 2>&1; }
+# bash unsets SNAPSHOT and SNAPSHOT_PID when the coprocess ends: keep copies.
+snapshot_pid=$SNAPSHOT_PID
+exec {to_psql}>&"${SNAPSHOT[1]}" {from_psql}<&"${SNAPSHOT[0]}"
+eval "exec ${SNAPSHOT[1]}>&- ${SNAPSHOT[0]}<&-"  # only the copies stay open: closing them ends psql
 query() {
-  printf '%s\nSELECT %s;\n' "$1" "'--end--'" >&"${SNAPSHOT[1]}"
+  printf '%s\nSELECT %s;\n' "$1" "'--end--'" >&"$to_psql"
   local line
-  while IFS= read -r -t 60 line <&"${SNAPSHOT[0]}"; do
+  while IFS= read -r -t 60 line <&"$from_psql"; do
     [[ $line == --end-- ]] && return 0
     printf '%s\n' "$line"
   done
@@ -73,8 +77,8 @@ query "SELECT format('%I.%I', schemaname, relname) || E'\t' ||
                                                false, true, '')))[1]::text
        FROM pg_stat_user_tables ORDER BY 1;" >"$partial.counts"
 query "COMMIT;" >/dev/null
-exec {SNAPSHOT[1]}>&-
-wait "$SNAPSHOT_PID" 2>/dev/null || true
+exec {to_psql}>&- {from_psql}<&-
+wait "$snapshot_pid" 2>/dev/null || true
 n=1
 while ! mv -n "$partial" "$file" 2>/dev/null || [[ -e $partial ]]; do
   n=$((n + 1)); file="$dir/$db-$stamp-$n.dump"
