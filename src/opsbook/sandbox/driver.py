@@ -49,6 +49,8 @@ from opsbook.sandbox.settings import (
 FAULT_PROFILE = "faults"
 LOG_LINES = 15
 
+DEADLOCK_RETRIES = 5
+"""Attempts at rebuilding the schema on reset while the app keeps writing."""
 
 class Sandbox:
     """One compose project of the sandbox (`project`), defined by `root`/sandbox/compose.yaml."""
@@ -419,7 +421,17 @@ class Sandbox:
             script.append(path.read_text(encoding="utf-8"))
             script.append(f"INSERT INTO schema_migrations (version) VALUES ('{path.stem}');")
         script += ["RESET ROLE;", "COMMIT;", "SELECT pg_stat_statements_reset();"]
-        self._exec("postgres", ["psql", "-X", "-q", "-U", "postgres", "-d", "opsbook"], input_text="\n".join(script) + "\n")
+        # The app, worker and traffic keep writing while the schema is dropped; PostgreSQL may
+        # pick this transaction as a deadlock victim. It rolls back whole, so try again.
+        for attempt in range(1, DEADLOCK_RETRIES + 1):
+            try:
+                self._exec("postgres", ["psql", "-X", "-q", "-U", "postgres", "-d", "opsbook"],
+                           input_text="\n".join(script) + "\n")
+                return
+            except SandboxError as exc:
+                if "deadlock detected" not in str(exc) or attempt == DEADLOCK_RETRIES:
+                    raise
+                time.sleep(0.2 * attempt)
 
     # ------------------------------------------------------------------ faults
     def faults(self) -> list[Fault]:
