@@ -52,6 +52,7 @@ LOG_LINES = 15
 DEADLOCK_RETRIES = 5
 """Attempts at rebuilding the schema on reset while the app keeps writing."""
 
+
 class Sandbox:
     """One compose project of the sandbox (`project`), defined by `root`/sandbox/compose.yaml."""
 
