@@ -251,10 +251,10 @@ class Runner:
                 reason = f"before --from {self.options.from_step}"
             elif done.get(step.index) in DONE:
                 reason = f"already {done[step.index].value} before the run was resumed"
+            elif self.options.ci and step.options.ci == "skip":  # its reason is what CI readers need
+                reason = "ci: skip" + (f" ({step.options.ci_reason})" if step.options.ci_reason else "")
             elif not step.runs_on(target):
                 reason = f"not for target {target} (targets: {', '.join(step.options.targets)})"
-            elif self.options.ci and step.options.ci == "skip":
-                reason = "ci: skip" + (f" ({step.options.ci_reason})" if step.options.ci_reason else "")
             plan.append((step, reason))
         return plan
 

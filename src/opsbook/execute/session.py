@@ -140,6 +140,7 @@ class KernelSession:
         self._kernel_pid: int | None = None
         self._running = False
         self._interrupt_at: float | None = None
+        self._portable_state: str | None = None  # from the last execute reply, secrets left out
         self._lock = threading.Lock()
 
     # -- lifecycle ---------------------------------------------------------------------
@@ -290,7 +291,9 @@ class KernelSession:
             raise OpsbookError(f"kernel {self.kernel_name!r} has no shell state to save")
         from nbclient.util import run_sync
 
-        text = run_sync(self._async_request_state)(client)
+        text = self._portable_state
+        if text is None:  # the last reply carried no state: ask the kernel for it
+            text = run_sync(self._async_request_state)(client)
         dest = Path(dest)
         dest.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(prefix=f".{dest.name}.", dir=dest.parent)
@@ -403,6 +406,8 @@ class KernelSession:
         reply = replies[-1]["content"] if replies else {"status": "error"}
         info = reply.get("opsbook")
         if isinstance(info, dict):
+            state = info.get("state")
+            self._portable_state = state if isinstance(state, str) else None
             exit_status = info.get("exit_status")
             stopped = bool(info.get("interrupted"))
             truncated = bool(info.get("truncated"))

@@ -19,6 +19,7 @@ import os
 import signal
 import subprocess
 import types
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -125,18 +126,30 @@ class OpsbookKernel(Kernel):
             saved = self.shell_state.commit()
         except OSError:
             saved = False
-        return _reply(outcome, saved, self.execution_count)
+        state = None
+        if saved:
+            try:
+                state = self._portable_state()
+            except StateError:
+                state = None  # the runner asks again with opsbook_state_request, and sees the error
+        return _reply(outcome, saved, self.execution_count, state)
+
+    def _portable_state(self, requested: Collection[str] = ()) -> str:
+        """The state a resumed run starts from; secrets (OPSBOOK_SECRET_NAMES, `requested`) left out.
+
+        Sent with every execute reply, so the runner can save it after a passed step
+        without another round trip to the kernel.
+        """
+        text = self.shell_state.export(set(self.settings.secret_names) | {str(n) for n in requested})
+        # Non-UTF-8 bytes in a value cannot travel in JSON; they become U+FFFD.
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
 
     async def opsbook_state_request(self, stream: Any, ident: Any, parent: dict[str, Any]) -> None:
         """Answer with the portable state; secrets named here or in OPSBOOK_SECRET_NAMES are left out."""
         requested = parent.get("content", {}).get("secret_names") or []
-        secret_names = set(self.settings.secret_names) | {str(n) for n in requested}
         content: dict[str, Any]
         try:
-            text = self.shell_state.export(secret_names)
-            # Non-UTF-8 bytes in a value cannot travel in JSON; they become U+FFFD.
-            text = text.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
-            content = {"status": "ok", "state": text}
+            content = {"status": "ok", "state": self._portable_state(requested)}
         except StateError as e:
             content = {"status": "error", "ename": "StateError", "evalue": str(e), "traceback": []}
         if self.session is not None:
@@ -150,8 +163,8 @@ class OpsbookKernel(Kernel):
         return {"status": "ok", "restart": restart}
 
 
-def _reply(outcome: StepOutcome, state_saved: bool, execution_count: int) -> dict[str, Any]:
-    info = {
+def _reply(outcome: StepOutcome, state_saved: bool, execution_count: int, state: str | None) -> dict[str, Any]:
+    info: dict[str, Any] = {
         "exit_status": outcome.exit_status,
         "signal": outcome.signal,
         "interrupted": outcome.interrupted,
@@ -159,6 +172,7 @@ def _reply(outcome: StepOutcome, state_saved: bool, execution_count: int) -> dic
         "truncated": outcome.truncated,
         "state_saved": state_saved,
         "duration": round(outcome.duration, 6),
+        "state": state,  # portable state after this step (None if it could not be saved)
     }
     if outcome.exit_status == 0 and not outcome.interrupted:
         return {

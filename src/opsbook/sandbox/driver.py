@@ -110,8 +110,8 @@ class Sandbox:
 
     def healthy(self) -> bool:
         """Every long-running service running and healthy, no failed one-shot job. Fast; starts nothing."""
-        if docker_available() is not None:
-            return False
+        if docker_available() is not None or not self.env_file.exists():
+            return False  # no env file here: whatever runs under this project name is not ours
         try:
             return not self._not_ready(self.status())
         except SandboxError:
