@@ -6,6 +6,7 @@ Exit status: 0 all passed · 1 a step failed or timed out · 2 usage or format e
 
 from __future__ import annotations
 
+import importlib
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -44,7 +45,23 @@ def root_dir() -> Path:
     return project_root()
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class _Commands(click.Group):
+    """The `opsbook` group; `sandbox` and `verify` are imported only when used (fast start)."""
+
+    lazy = {"sandbox": ("opsbook.sandbox.cli", "sandbox"), "verify": ("opsbook.verify_cli", "verify")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module, attribute = self.lazy[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(__version__, prog_name="opsbook")
 def main() -> None:
     """Executable runbooks: read them, step through them, verify them.
@@ -308,25 +325,8 @@ def kernel_install() -> None:
     console.print(f"kernelspec opsbook-bash installed in {ensure_kernelspec()}")
 
 
-def _mount_optional_commands() -> None:
-    """The sandbox and verify commands live next to the code they drive."""
-    try:
-        from opsbook.sandbox.cli import sandbox
-    except ImportError:
-        pass
-    else:
-        main.add_command(sandbox)
-    try:
-        from opsbook.verify_cli import verify
-    except ImportError:
-        pass
-    else:
-        main.add_command(verify)
-
-
 def entry() -> None:
     """Console script: run the CLI and map errors to exit codes."""
-    _mount_optional_commands()
     try:
         main.main(standalone_mode=False)
     except click.exceptions.Abort:
