@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -87,7 +89,7 @@ def read_rule_file(path: Path) -> list[AlertRule]:
                 file=path,
                 line=name_node.start_mark.line + 1,
                 severity=_scalar(_get(labels, "severity")),
-                summary=_scalar(_get(annotations, "summary")),
+                summary=readable_summary(_scalar(_get(annotations, "summary"))),
                 runbook_url=_scalar(_get(annotations, "runbook_url")).strip(),
             ))
     return rules
@@ -100,6 +102,22 @@ def _get(node: yaml.Node | None, key: str) -> yaml.Node | None:
         if isinstance(k, yaml.ScalarNode) and k.value == key:
             return v
     return None
+
+
+TEMPLATE = re.compile(r"\{\{-?\s*(.*?)\s*-?\}\}")
+
+
+def readable_summary(summary: str) -> str:
+    """A rule's summary for readers: `{{ $value }}` → `N`, `{{ $labels.job }}` → `<job>`."""
+
+    def replace(match: re.Match[str]) -> str:
+        expression = match.group(1)
+        label = re.search(r"\$labels\.(\w+)", expression)
+        if label:
+            return f"<{label.group(1)}>"
+        return "N" if "$value" in expression else "…"
+
+    return TEMPLATE.sub(replace, summary)
 
 
 def _scalar(node: yaml.Node | None) -> str:

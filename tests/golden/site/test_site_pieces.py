@@ -223,3 +223,11 @@ def test_nav_areas_expand_and_unnamed_areas_follow(runbooks):
     assert expanded[3]["Database"][1] == {"Back up and restore the database":
                                           "runbooks/database/backup-restore/index.md"}
     assert expanded[4] == {"Guides": [{"CLI": "cli.md"}]}
+
+
+def test_alert_summaries_show_no_raw_prometheus_templates():
+    from opsbook.site.alerts import readable_summary
+
+    assert readable_summary("{{ $value }} jobs are waiting (threshold 1000)") == "N jobs are waiting (threshold 1000)"
+    assert readable_summary("{{ $labels.job }} is down") == "<job> is down"
+    assert readable_summary('{{ printf "%.1f" $value }}% of requests fail') == "N% of requests fail"
