@@ -24,8 +24,8 @@ test: setup host            ## the whole suite: unit, kernel, sandbox, site, and
 	mkdir -p build/test-results
 	$(BIN)/pytest tests runbooks --junitxml=build/test-results/junit.xml $(PYTEST_ARGS)
 
-test-fast: setup            ## unit and kernel tests only (seconds; no docker, no browser)
-	$(BIN)/pytest tests/unit tests/golden tests/kernel $(PYTEST_ARGS)
+test-fast: setup            ## unit, golden, kernel and run tests (no docker, no browser)
+	$(BIN)/pytest tests/unit tests/golden tests/kernel tests/run $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/opsbook lint runbooks
