@@ -102,7 +102,8 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--record-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Where to write the record (default .opsbook/runs/<UTC time>-<runbook>).")
 @click.option("--project", metavar="NAME", help="Sandbox compose project (two sandboxes side by side).")
-@click.option("--output-cap", type=int, metavar="BYTES", help="Cap on each step's output (default 1 MB).")
+@click.option("--output-cap", type=int, metavar="BYTES",
+              help="Cap on each of a step's stdout and stderr (default 1 MB each).")
 def run(runbook: str, target: str, params: tuple[str, ...], yes: bool, only_step: str | None, from_step: str | None,
         resume_dir: Path | None, record_dir: Path | None, project: str | None, output_cap: int | None) -> None:
     """Step through RUNBOOK (an id like incidents/db-down, or a path).
