@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, NoReturn
 
 import click
+from rich import box
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.syntax import Syntax
@@ -233,11 +234,15 @@ def list_runbooks(tag: str | None, service: str | None, alert: str | None) -> No
 
     runbooks = sorted(filter_runbooks(_catalogue(), tag=tag, service=service, alert=alert),
                       key=lambda rb: (rb.severity, rb.id))
-    table = Table(show_lines=False)
-    for column in ("id", "title", "severity", "alerts", "services", "steps"):
-        table.add_column(column, overflow="fold")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("id", no_wrap=True)  # what people copy into `opsbook run`: never broken
+    table.add_column("sev", no_wrap=True)
+    table.add_column("steps", no_wrap=True, justify="right")
+    table.add_column("title", ratio=3)
+    table.add_column("alerts", ratio=2, overflow="fold")
+    table.add_column("services", ratio=2)
     for rb in runbooks:
-        table.add_row(rb.id, rb.title, rb.severity, ", ".join(rb.alerts), ", ".join(rb.services), str(len(rb.steps)))
+        table.add_row(rb.id, rb.severity, str(len(rb.steps)), rb.title, ", ".join(rb.alerts), ", ".join(rb.services))
     console.print(table)
     if not runbooks:
         console.print("[yellow]no runbook matches[/yellow]")
@@ -300,9 +305,12 @@ def search(query: tuple[str, ...]) -> None:
     if not hits:
         console.print(f"[yellow]no runbook mentions {' '.join(query)!r}[/yellow]")
         sys.exit(EXIT_FAILED)
-    table = Table()
-    for column in ("id", "title", "severity", "matched in", "context"):
-        table.add_column(column, overflow="fold")
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("id", no_wrap=True)
+    table.add_column("title", ratio=2)
+    table.add_column("sev", no_wrap=True)
+    table.add_column("matched in", ratio=2)
+    table.add_column("context", ratio=3, overflow="fold")
     for hit in hits:
         table.add_row(hit.runbook.id, hit.runbook.title, hit.runbook.severity, hit.where, hit.context)
     console.print(table)

@@ -12,19 +12,7 @@ from pathlib import Path
 
 import pytest
 
-HEADER = """\
----
-jupyter:
-  kernelspec:
-    name: opsbook-bash
-    display_name: opsbook (bash)
-    language: bash
-opsbook:
-  format: 1
-  title: {title}
-{extra}---
-
-"""
+from tests.runbook_header import HEADER
 
 
 @dataclass

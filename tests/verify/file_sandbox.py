@@ -7,19 +7,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from opsbook.errors import SandboxError
-
-HEADER = """\
----
-jupyter:
-  kernelspec:
-    name: opsbook-bash
-    display_name: opsbook (bash)
-    language: bash
-opsbook:
-  format: 1
-  title: {title}
-{extra}---
-"""
+from tests.runbook_header import HEADER
 
 
 class FileSandbox:
