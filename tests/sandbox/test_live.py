@@ -144,7 +144,7 @@ def test_fault_shows_its_symptom_fires_its_alerts_and_heals(sandbox: Sandbox, na
     assert fired == set(fault.alerts), f"{name}: only {sorted(fired)} of {fault.alerts} fired"
     for alert in fault.alerts:
         if not _inhibited(alert, fault.alerts):
-            assert eventually(lambda: sandbox.notifications(alertname=alert, status="firing"), 30, 1), \
+            assert eventually(lambda: sandbox.notifications(alertname=alert, status="firing"), 60, 1), \
                 f"{alert} did not reach the webhook receiver"
 
     sandbox.heal(name)

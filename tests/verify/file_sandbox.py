@@ -7,7 +7,21 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from opsbook.errors import SandboxError
-from tests.runbook_header import HEADER
+
+# Its own copy of the header: this module is also imported by conftests of throw-away projects
+# that pytest runs in a subprocess, where the tests package is not importable.
+HEADER = """\
+---
+jupyter:
+  kernelspec:
+    name: opsbook-bash
+    display_name: opsbook (bash)
+    language: bash
+opsbook:
+  format: 1
+  title: {title}
+{extra}---
+"""
 
 
 class FileSandbox:
