@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -47,5 +48,6 @@ def test_failing_step_on_a_stopped_sandbox_says_it_is_down(runbook: Path) -> Non
         env_file.unlink()
     assert done.returncode == 1
     assert "the sandbox target is not running or not healthy: start it with `opsbook sandbox up`" in done.stdout
-    assert "opsbook-never-started" not in subprocess.run(["docker", "ps", "--format", "{{.Names}}"],
-                                                         capture_output=True, text=True).stdout
+    if shutil.which("docker"):
+        running = subprocess.run(["docker", "ps", "--format", "{{.Names}}"], capture_output=True, text=True).stdout
+        assert PROJECT not in running, "opsbook run must never start the sandbox"
