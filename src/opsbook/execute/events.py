@@ -27,6 +27,13 @@ class RunStatus(str, Enum):
     INTERRUPTED = "interrupted"
 
 
+def combined_output(stdout: str, stderr: str) -> str:
+    """What `output` and `not_output` search, and what reports show: stdout, then stderr."""
+    if stdout and stderr:
+        return stdout.rstrip("\n") + "\n" + stderr
+    return stdout or stderr
+
+
 @dataclass(frozen=True)
 class StepResult:
     """What happened to one step (its last attempt, with the count of attempts)."""
@@ -47,9 +54,7 @@ class StepResult:
     @property
     def output(self) -> str:
         """Combined output as expectations see it: stdout then stderr."""
-        if self.stdout and self.stderr:
-            return self.stdout.rstrip("\n") + "\n" + self.stderr
-        return self.stdout or self.stderr
+        return combined_output(self.stdout, self.stderr)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from opsbook.execute.events import (
     StepResult,
     StepStarted,
     StepStatus,
+    combined_output,
 )
 from opsbook.model import Runbook, Step
 from opsbook.redact import Masker, StreamMasker
@@ -179,13 +180,6 @@ def judge(step: Step, execution: Any, timeout: int) -> tuple[StepStatus, str]:
     return StepStatus.PASSED, ""
 
 
-def combined_output(stdout: str, stderr: str) -> str:
-    """What `output` and `not_output` search: stdout, then stderr."""
-    if stdout and stderr:
-        return stdout.rstrip("\n") + "\n" + stderr
-    return stdout or stderr
-
-
 def _operator() -> str:
     try:
         return getpass.getuser()
@@ -208,10 +202,6 @@ class Runner:
         self.results: dict[int, StepResult] = {}
         self.session: Any = None
         self.interrupts: _Interrupts | None = None
-
-    @property
-    def refused_secrets(self) -> tuple[str, ...]:
-        return self.masker.refused
 
     # -- plumbing ---------------------------------------------------------------------------
 

@@ -52,20 +52,18 @@ def default_record_dir(base: Path, runbook_id: str, now: datetime) -> Path:
     return Path(base) / ".opsbook" / "runs" / f"{stamp}-{runbook_id.replace('/', '-')}"
 
 
-def write_atomically(path: Path, text: str, *, durable: bool = False) -> None:
+def write_atomically(path: Path, text: str) -> None:
     """Replace ``path`` with ``text`` so that readers see the old or the new file, never half.
 
-    The rename alone survives opsbook being killed. ``durable`` also fsyncs, to survive a
-    machine crash; the transcript and notebook do not need it, as they are rebuilt from the
-    event log (which is fsynced at every step end) by :func:`render_record`.
+    The rename alone survives opsbook being killed. No fsync: after a machine crash the
+    transcript and notebook are rebuilt from the event log (fsynced at every step end) by
+    :func:`render_record`.
     """
     fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
             f.write(text)
             f.flush()
-            if durable:
-                os.fsync(f.fileno())
         os.replace(temporary, path)
     except BaseException:
         try:
