@@ -183,7 +183,8 @@ def reset(root: Path | None, project: str | None) -> None:
     \b
     Removes fault clients, heals every fault, deploys the default app version, starts
     stopped services, rebuilds the schema from the migrations (no data), empties the
-    queue and the spool volume, and forgets recorded notifications.
+    queue and the spool volume, forgets recorded notifications and restarts Alertmanager
+    (so an alert that fires again is notified again).
     Example:  opsbook sandbox reset
     """
     import time

@@ -345,7 +345,7 @@ class Sandbox:
     def reset(self) -> None:
         """A running sandbox back to a clean state, without rebuilding: fault clients gone,
         default app version, every service running, fresh schema and no data, empty queue,
-        empty spool, no recorded notifications."""
+        empty spool, no recorded notifications, Alertmanager with nothing notified yet."""
         self._require_docker()
         settings = self.settings()
         states = {s.service: s for s in self.status()}
@@ -366,6 +366,7 @@ class Sandbox:
         self._reset_database()
         self._exec("redis", ["redis-cli", "--no-auth-warning", "FLUSHALL"])
         self._exec("worker", ["sh", "-c", "rm -rf /var/spool/opsbook/* /var/spool/opsbook/.[!.]* 2>/dev/null; true"])
+        self._restart_alertmanager()
         self.wait_healthy(timeout=60)
         self.reload_monitoring()
         try:
@@ -373,6 +374,16 @@ class Sandbox:
         except SandboxError:
             pass  # the receiver may still be starting; there is nothing recorded then
         self._write_active_faults([])
+
+    def _restart_alertmanager(self) -> None:
+        """Start Alertmanager afresh, with an empty notification log (its storage is a tmpfs).
+
+        Alertmanager does not tell a receiver twice about the same firing alerts within
+        repeat_interval, and an alert that resolves while inhibited is never logged as resolved:
+        left alone, an alert notified before a reset could fire again after it and reach nobody."""
+        done = docker("restart", "--time", "3", self._container("alertmanager"), timeout=60)
+        if done.returncode != 0:
+            raise SandboxError(f"cannot restart alertmanager: {_tail(done.stderr or done.stdout, 5)}")
 
     def _profile_services(self, profile: str) -> set[str]:
         return {name for name, spec in (self.compose_spec().get("services") or {}).items()
