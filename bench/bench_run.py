@@ -1,13 +1,15 @@
 """Benchmark `opsbook run` end to end against plain `bash -c`, in the same run.
 
 Measures, through the real CLI (kernel, runner, masking, record written after every step):
-  - per-step overhead: a runbook of N one-line steps vs. N separate `bash -c` processes;
+  - per-step overhead: a runbook of N one-line steps vs. N separate `bash -c` processes,
+    interleaved --repeat times (median reported, with the range: one run alone is at the
+    mercy of whatever else the machine is doing);
   - time to first step: from starting `opsbook run` to the first step finished;
   - 2,000,000 lines of output in one step: wall time and peak memory of the opsbook process
     (the step's output is capped, the rest is drained and counted).
 
 Prints the ratios and writes (replaces) the "## opsbook run" section of bench/RESULTS.md.
-Usage: python bench/bench_run.py [--steps 200] [--no-record]
+Usage: python bench/bench_run.py [--steps 200] [--repeat 3] [--no-record]
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import json
 import os
 import platform
 import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -76,7 +79,7 @@ def bash_baseline(steps: int) -> float:
     return time.perf_counter() - started
 
 
-def measure(steps: int) -> dict[str, float]:
+def measure(steps: int, repeat: int) -> dict[str, float]:
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         write_project(root, steps)
@@ -86,19 +89,24 @@ def measure(steps: int) -> dict[str, float]:
         first_start, first_duration = step_times(root / "one")[0]
         to_first_step = first_start + first_duration - started
 
-        opsbook(root, "many", root / "many")
-        times = step_times(root / "many")
-        span = times[-1][0] + times[-1][1] - times[0][0]  # first step start → last step end
-        ours = span / steps
-        baseline = bash_baseline(steps) / steps
+        overheads, ours_runs, baselines = [], [], []
+        for run in range(repeat):
+            opsbook(root, "many", root / f"many-{run}")
+            times = step_times(root / f"many-{run}")
+            span = times[-1][0] + times[-1][1] - times[0][0]  # first step start → last step end
+            ours_runs.append(span / steps)
+            baselines.append(bash_baseline(steps) / steps)
+            overheads.append(ours_runs[-1] - baselines[-1])
+        ours, baseline, overhead = (statistics.median(v) for v in (ours_runs, baselines, overheads))
 
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         started, done = opsbook(root, "lines", root / "lines")
         lines_wall = time.time() - started
         peak_kib = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
         truncated = "output truncated" in (root / "lines" / "transcript.md").read_text()
-    return {"steps": steps, "ours_ms": ours * 1000, "bash_ms": baseline * 1000,
-            "overhead_ms": (ours - baseline) * 1000, "first_step_s": to_first_step,
+    return {"steps": steps, "repeat": repeat, "ours_ms": ours * 1000, "bash_ms": baseline * 1000,
+            "overhead_ms": overhead * 1000, "overhead_min_ms": min(overheads) * 1000,
+            "overhead_max_ms": max(overheads) * 1000, "first_step_s": to_first_step,
             "lines_s": lines_wall, "peak_mib": peak_kib / 1024, "truncated": float(truncated)}
 
 
@@ -109,9 +117,11 @@ def section(r: dict[str, float]) -> str:
     return textwrap.dedent(f"""\
         {SECTION}
 
-        `python bench/bench_run.py --steps {int(r['steps'])}` on {date} ({platform.machine()}, {os.cpu_count()} CPUs,
+        `python bench/bench_run.py --steps {int(r['steps'])} --repeat {int(r['repeat'])}` on {date} ({platform.machine()}, {os.cpu_count()} CPUs,
         Python {platform.python_version()}, load average {load:.1f} at the end). The whole CLI: kernel, runner, secret
-        masking, and the record (events, transcript, notebook) rewritten after every step.
+        masking, and the record (events, transcript, notebook) rewritten after every step. Per-step
+        figures are medians of {int(r['repeat'])} runs, each followed by its own `bash -c` baseline; the
+        overhead ranged from {r['overhead_min_ms']:.1f} to {r['overhead_max_ms']:.1f} ms over those runs.
 
         | measurement | opsbook run | baseline | goal |
         | --- | ---: | ---: | --- |
@@ -138,9 +148,10 @@ def record(text: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=200)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the N-step runbook (median reported)")
     parser.add_argument("--no-record", action="store_true")
     args = parser.parse_args()
-    result = measure(args.steps)
+    result = measure(args.steps, max(1, args.repeat))
     text = section(result)
     print(text)
     if not args.no_record:
