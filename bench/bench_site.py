@@ -207,7 +207,7 @@ def main() -> int:
             "per-step commands) and adds the alerts, services, quick-start and area index pages. "
             f"All runs: plain {min(plain_runs):.1f}–{max(plain_runs):.1f} s, opsbook {min(ours_runs):.1f}–"
             f"{max(ours_runs):.1f} s; load average {os.getloadavg()[0]:.1f} at the end. Material's nav template "
-            "costs more per nav entry when pages carry front matter (tags, description), as runbook pages do.\n"
+            "costs more per nav entry when pages carry front matter (tags, description), as runbook pages do.\n\n"
         )
         record(section)
         print(f"recorded in {RESULTS}")
