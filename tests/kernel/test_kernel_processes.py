@@ -89,6 +89,29 @@ def test_a_pipe_held_open_outside_the_group_does_not_block_the_step(session: Ker
             os.kill(int(pidfile.read_text()), signal.SIGKILL)
 
 
+def test_a_timed_out_step_leaves_no_escaped_process_behind(session: KernelSession, marker: str) -> None:
+    # One left the group with setsid, one double-forked into the background with nohup.
+    code = (f"setsid bash -c 'exec -a {marker}-setsid sleep 600' & "
+            f"( nohup bash -c 'exec -a {marker}-daemon sleep 600' >/dev/null 2>&1 & ) ; sleep 600")
+    result = session.run(code, timeout=1)
+    assert result.timed_out
+    assert _wait_gone(marker) == []
+
+
+def test_an_interrupted_step_leaves_no_escaped_process_behind(session: KernelSession, marker: str) -> None:
+    threading.Timer(1.0, session.interrupt).start()
+    result = session.run(f"setsid bash -c 'exec -a {marker} sleep 600' >/dev/null 2>&1 & sleep 600", timeout=60)
+    assert result.interrupted
+    assert _wait_gone(marker) == []
+
+
+def test_each_step_has_its_own_id_and_states_do_not_carry_it(session: KernelSession) -> None:
+    first = session.run('echo "$OPSBOOK_STEP_ID"; export OPSBOOK_STEP_ID', timeout=30).stdout.strip()
+    second = session.run('echo "$OPSBOOK_STEP_ID"; bash -c \'echo "$OPSBOOK_STEP_ID"\'', timeout=30).stdout.split()
+    assert len(first) == 16 and len(second) == 2
+    assert second[0] == second[1] != first
+
+
 def test_the_kernel_runs_in_its_own_session(session: KernelSession) -> None:
     pid = kernel_pid(session)
     assert os.getsid(pid) != os.getsid(0)

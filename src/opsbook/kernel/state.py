@@ -41,6 +41,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from opsbook.kernel.step import STEP_ID_VARIABLE
+
 STATE_HEADER = "# opsbook shell state, format 1"
 STATE_END = "# opsbook shell state: end"
 
@@ -190,14 +192,15 @@ def split_declarations(text: str) -> list[str]:
 
 
 def kept_variables(declarations: str) -> dict[str, str]:
-    """The declarations a state keeps: no bash specials, no readonly, no `__opsbook_*`."""
+    """The declarations a state keeps: no bash specials, no readonly, no `__opsbook_*`, not
+    the step's own id (each step gets a new one)."""
     kept: dict[str, str] = {}
     for statement in split_declarations(declarations):
         m = _DECLARATION.match(statement)
         if m is None:
             continue
         name, flags = m["name"], m["flags"]
-        if "r" in flags or name in SPECIAL_VARIABLES or name.startswith("__opsbook_"):
+        if "r" in flags or name in SPECIAL_VARIABLES or name.startswith("__opsbook_") or name == STEP_ID_VARIABLE:
             continue
         kept[name] = statement
     return kept

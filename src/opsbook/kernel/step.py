@@ -4,7 +4,10 @@ The step is like a CI step: it ends when its bash ends. Background processes it 
 process group are then sent SIGTERM, and SIGKILL after the grace period; the step's output
 ends there too, even if a process that escaped the group (`setsid`, a daemon) still holds
 the pipe. An interrupt sends SIGINT to the whole group (what Ctrl-C does in a terminal) and
-SIGKILL after the grace period if bash is still running.
+SIGKILL after the grace period if bash is still running. An interrupted (or timed out) step
+leaves nothing behind: once its group is gone, every process still carrying the step's
+`OPSBOOK_STEP_ID` in its environment (`setsid`, `nohup`, daemons) is killed too. Only a
+process that dropped its environment (`env -i`, `sudo` without -E) escapes that.
 
 Output is read in chunks and handed on in batches (at most every 50 ms, or 64 KiB), never
 line by line. Each stream shows at most `output_cap` bytes; the rest is read and counted, so
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import secrets
 import selectors
 import signal
 import subprocess
@@ -33,6 +37,9 @@ READ_SIZE = 64 * 1024
 
 _ESCAPED_DRAIN = 0.2
 """Seconds to keep reading after the group is gone, for output of processes outside it."""
+
+STEP_ID_VARIABLE = "OPSBOOK_STEP_ID"
+"""In the environment of every step (a new value each time): what marks a process as the step's."""
 
 OutputSink = Callable[[str, str], None]
 """Receives (stream name, text) for each batch of output, in order."""
@@ -151,6 +158,36 @@ def _group_has_live_members(pgid: int) -> bool:
     return False
 
 
+def _processes_carrying(entry: bytes) -> list[int]:
+    """Live processes whose environment holds ``entry`` (``NAME=value``), this one excluded."""
+    found = []
+    me = os.getpid()
+    try:
+        pids = [int(name) for name in os.listdir("/proc") if name.isdigit()]
+    except OSError:
+        return []
+    for pid in pids:
+        if pid == me:
+            continue
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                environ = f.read()
+        except OSError:  # gone, or not ours to read
+            continue
+        if entry in environ.split(b"\0"):
+            found.append(pid)
+    return found
+
+
+def _kill_escaped(step_id: str) -> None:
+    """SIGKILL every process left that carries this step's id (it left the group on purpose)."""
+    for pid in _processes_carrying(f"{STEP_ID_VARIABLE}={step_id}".encode()):
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
 class StepProcess:
     """One run of a step's bash. `interrupt()` may be called from a signal handler."""
 
@@ -165,7 +202,8 @@ class StepProcess:
         sink: OutputSink,
     ) -> None:
         self._argv = argv
-        self._env = dict(env)
+        self.step_id = secrets.token_hex(8)
+        self._env = {**env, STEP_ID_VARIABLE: self.step_id}
         self._cwd = cwd
         self._kill_grace = kill_grace
         self._sink = sink
@@ -230,6 +268,7 @@ class StepProcess:
         leftovers_termed = leftovers_killed = False
         drain_until = 0.0
         group_empty = False
+        escaped_killed = False
         last_flush = time.monotonic()
         try:
             while True:
@@ -286,6 +325,9 @@ class StepProcess:
                 ):
                     self._flush()
                     last_flush = now
+                if group_empty and self._interrupted_at is not None and not escaped_killed:
+                    _kill_escaped(self.step_id)
+                    escaped_killed = True
                 if group_empty and (not open_pipes or now >= drain_until):
                     break
         finally:
@@ -294,6 +336,7 @@ class StepProcess:
                 os.close(pidfd)
             if returncode is None:  # the kernel itself is failing: leave nothing behind
                 _signal_group(pgid, signal.SIGKILL)
+                _kill_escaped(self.step_id)
                 child.wait()
             os.close(child.stdout)
             os.close(child.stderr)
