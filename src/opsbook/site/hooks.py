@@ -34,6 +34,7 @@ from mkdocs.plugins import event_priority
 from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 
+from opsbook.discover import runbook_files
 from opsbook.errors import FormatProblem, RunbookFormatError
 from opsbook.model import Runbook
 from opsbook.parse import load_runbook
@@ -197,8 +198,7 @@ def load_runbooks(root: Path) -> list[Runbook]:
     if not root.is_dir():
         log.info(f"opsbook: no runbooks folder at {root}")
         return []
-    # Hidden folders below the root are skipped; the root itself may sit anywhere.
-    paths = sorted(p for p in root.rglob("*.md") if not any(part.startswith(".") for part in p.relative_to(root).parts))
+    paths = runbook_files([root])  # the same files `opsbook list` and `opsbook verify` see
     workers = min(os.cpu_count() or 1, 8)
     if len(paths) >= PARALLEL_FROM and workers > 1:
         # spawn, not fork: `mkdocs serve` runs threads, and forking a threaded process is unsafe.
