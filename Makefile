@@ -24,8 +24,8 @@ test: setup host            ## the whole suite: unit, kernel, sandbox, site, and
 	mkdir -p build/test-results
 	$(BIN)/pytest tests runbooks --junitxml=build/test-results/junit.xml $(PYTEST_ARGS)
 
-test-fast: setup            ## unit, golden, kernel and run tests (no docker, no browser)
-	$(BIN)/pytest tests/unit tests/golden tests/kernel tests/run $(PYTEST_ARGS)
+test-fast: setup            ## every test that needs neither docker nor a browser
+	$(BIN)/pytest tests -m "not sandbox and not site" $(PYTEST_ARGS)
 
 lint: setup
 	$(BIN)/opsbook lint runbooks

@@ -14,7 +14,6 @@ Prints the ratios and writes (replaces) the "## Kernel and session" section of b
 from __future__ import annotations
 
 import argparse
-import datetime as dt
 import os
 import platform
 import re
@@ -26,9 +25,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from opsbook.execute.session import KernelSession
+from opsbook.run.session import KernelSession
+from support import RESULTS, cpus, format_ratio, median, record_section, seconds, timed_call, today
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
 SECTION = "## Kernel and session"
 COMMANDS = ("true", "echo hello", "x=$((1 + 2))", "test -d /", "printf '%s\\n' a b c")
 
@@ -38,20 +37,16 @@ GOAL_SEQ_S = 5.0
 
 
 def per_step_bash(commands: list[str]) -> list[float]:
-    times = []
-    for code in commands:
-        started = time.perf_counter()
-        subprocess.run(["bash", "-c", code], stdin=subprocess.DEVNULL, capture_output=True, check=False)
-        times.append(time.perf_counter() - started)
-    return times
+    return [seconds(lambda: subprocess.run(["bash", "-c", code], stdin=subprocess.DEVNULL, capture_output=True,
+                                           check=False))
+            for code in commands]
 
 
 def per_step_session(session: KernelSession, commands: list[str]) -> list[float]:
     times = []
     for code in commands:
-        started = time.perf_counter()
-        result = session.run(code, timeout=60)
-        times.append(time.perf_counter() - started)
+        result, elapsed = timed_call(lambda: session.run(code, timeout=60))
+        times.append(elapsed)
         assert result.exit_status == 0, (code, result)
     return times
 
@@ -115,21 +110,9 @@ def machine() -> str:
     bash = subprocess.run(["bash", "-c", "echo $BASH_VERSION"], capture_output=True, text=True).stdout.strip()
     load = " ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
-        f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu}), "
+        f"{platform.system()} {platform.release()}, {cpus()} ({cpu}), "
         f"Python {platform.python_version()}, bash {bash}; load average at start {load}"
     )
-
-
-def record(section: str) -> None:
-    text = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(rf"^{re.escape(SECTION)}\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    tmp = RESULTS.with_name(f".{RESULTS.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, RESULTS)
 
 
 def main() -> int:
@@ -155,13 +138,13 @@ def main() -> int:
         seq_s, client_peak, client_growth, kernel_peak = seq_two_million(cwd)
     ipy_ms = ipykernel_cell_ms()
 
-    bash_ms = statistics.median(bash_times) * 1000
-    step_ms = statistics.median(session_times) * 1000
+    bash_ms = median(bash_times) * 1000
+    step_ms = median(session_times) * 1000
     overhead = step_ms - bash_ms
-    first = statistics.median(starts)
+    first = median(starts)
     rows = [
         ("`bash -c CMD` per step (median)", f"{bash_ms:.1f} ms", ""),
-        ("KernelSession.run per step (median)", f"{step_ms:.1f} ms", f"{step_ms / bash_ms:.1f}x bash -c"),
+        ("KernelSession.run per step (median)", f"{step_ms:.1f} ms", f"{format_ratio(step_ms, bash_ms, 1)} bash -c"),
         ("per-step overhead over `bash -c`", f"{overhead:.1f} ms", f"goal <= {GOAL_OVERHEAD_MS:.0f} ms"),
         ("KernelSession.run per step (mean)", f"{statistics.mean(session_times) * 1000:.1f} ms", "load spikes"),
         (
@@ -175,7 +158,7 @@ def main() -> int:
         ("kernel peak RSS", f"{kernel_peak / 1024:.0f} MiB", ""),
     ]
     if ipy_ms is not None:
-        rows.append(("for context: ipykernel `pass` cell via nbclient", f"{ipy_ms:.1f} ms", f"{step_ms / ipy_ms:.2f}x ours"))
+        rows.append(("for context: ipykernel `pass` cell via nbclient", f"{ipy_ms:.1f} ms", f"{format_ratio(step_ms, ipy_ms)} ours"))
 
     width = max(len(r[0]) for r in rows)
     print(about)
@@ -183,11 +166,10 @@ def main() -> int:
         print(f"  {name:<{width}}  {value:>22}  {note}")
 
     if not args.no_record:
-        today = dt.date.today().isoformat()
         lines = [
             SECTION,
             "",
-            f"Measured with `python bench/bench_kernel.py --steps {args.steps}` on {today}: {about}.",
+            f"Measured with `python bench/bench_kernel.py --steps {args.steps}` on {today()}: {about}.",
             f"One-line commands ({', '.join(f'`{c}`' for c in COMMANDS)}) run {args.steps} times each way, "
             "in interleaved blocks of 20; each session step is a fresh bash that restores and saves the state.",
             "",
@@ -196,7 +178,7 @@ def main() -> int:
             *[f"| {name} | {value} | {note} |" for name, value, note in rows],
             "",
         ]
-        record("\n".join(lines) + "\n")
+        record_section("\n".join(lines))
         print(f"recorded in {RESULTS}")
     return 0
 

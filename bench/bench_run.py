@@ -19,25 +19,18 @@ import json
 import os
 import platform
 import resource
-import statistics
 import subprocess
 import sys
 import tempfile
 import textwrap
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "RESULTS.md"
+from support import RESULTS, cpus, load_average, median, record_section, repeat_seconds, runbook_header, spread, today
+
 SECTION = "## opsbook run"
-HEADER = """---
-jupyter:
-  kernelspec: {name: opsbook-bash, display_name: opsbook (bash), language: bash}
-opsbook:
-  format: 1
-  title: Benchmark
----
-"""
+HEADER = runbook_header("Benchmark")
 
 
 def write_project(root: Path, steps: int) -> None:
@@ -52,7 +45,7 @@ def write_project(root: Path, steps: int) -> None:
 
 def opsbook(root: Path, runbook: str, record: Path) -> tuple[float, subprocess.CompletedProcess[str]]:
     env = {**os.environ, "OPSBOOK_ROOT": str(root)}
-    command = [sys.executable, "-c", "from opsbook.cli import entry; entry()", "run", runbook, "--target", "local",
+    command = [sys.executable, "-c", "from opsbook.cli.main import entry; entry()", "run", runbook, "--target", "local",
                "--yes", "--record-dir", str(record)]
     started = time.time()
     done = subprocess.run(command, cwd=root, env=env, capture_output=True, text=True, stdin=subprocess.DEVNULL)
@@ -73,10 +66,7 @@ def step_times(record: Path) -> list[tuple[float, float]]:
 
 
 def bash_baseline(steps: int) -> float:
-    started = time.perf_counter()
-    for _ in range(steps):
-        subprocess.run(["bash", "-c", "true"], check=True)
-    return time.perf_counter() - started
+    return sum(repeat_seconds(lambda: subprocess.run(["bash", "-c", "true"], check=True), steps))
 
 
 def measure(steps: int, repeat: int) -> dict[str, float]:
@@ -97,7 +87,8 @@ def measure(steps: int, repeat: int) -> dict[str, float]:
             ours_runs.append(span / steps)
             baselines.append(bash_baseline(steps) / steps)
             overheads.append(ours_runs[-1] - baselines[-1])
-        ours, baseline, overhead = (statistics.median(v) for v in (ours_runs, baselines, overheads))
+        ours, baseline, overhead = (median(v) for v in (ours_runs, baselines, overheads))
+        low, high = spread(overheads)
 
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         started, done = opsbook(root, "lines", root / "lines")
@@ -105,20 +96,18 @@ def measure(steps: int, repeat: int) -> dict[str, float]:
         peak_kib = max(before, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
         truncated = "output truncated" in (root / "lines" / "transcript.md").read_text()
     return {"steps": steps, "repeat": repeat, "ours_ms": ours * 1000, "bash_ms": baseline * 1000,
-            "overhead_ms": overhead * 1000, "overhead_min_ms": min(overheads) * 1000,
-            "overhead_max_ms": max(overheads) * 1000, "first_step_s": to_first_step,
+            "overhead_ms": overhead * 1000, "overhead_min_ms": low * 1000,
+            "overhead_max_ms": high * 1000, "first_step_s": to_first_step,
             "lines_s": lines_wall, "peak_mib": peak_kib / 1024, "truncated": float(truncated)}
 
 
 def section(r: dict[str, float]) -> str:
-    date = datetime.now(timezone.utc).strftime("%Y-%m-%d")
-    load = os.getloadavg()[0]
     verdict = lambda ok: "met" if ok else "OVER"  # noqa: E731
     return textwrap.dedent(f"""\
         {SECTION}
 
-        `python bench/bench_run.py --steps {int(r['steps'])} --repeat {int(r['repeat'])}` on {date} ({platform.machine()}, {os.cpu_count()} CPUs,
-        Python {platform.python_version()}, load average {load:.1f} at the end). The whole CLI: kernel, runner, secret
+        `python bench/bench_run.py --steps {int(r['steps'])} --repeat {int(r['repeat'])}` on {today()} ({platform.machine()}, {cpus()},
+        Python {platform.python_version()}, load average {load_average():.1f} at the end). The whole CLI: kernel, runner, secret
         masking, and the record (events, transcript, notebook) rewritten after every step. Per-step
         figures are medians of {int(r['repeat'])} runs, each followed by its own `bash -c` baseline; the
         overhead ranged from {r['overhead_min_ms']:.1f} to {r['overhead_max_ms']:.1f} ms over those runs.
@@ -132,19 +121,6 @@ def section(r: dict[str, float]) -> str:
         """)
 
 
-def record(text: str) -> None:
-    current = RESULTS.read_text(encoding="utf-8") if RESULTS.exists() else "# Benchmark results\n"
-    if SECTION in current:
-        head, _, rest = current.partition(SECTION)
-        tail = rest[rest.find("\n## "):] if "\n## " in rest else ""
-        current = head.rstrip() + "\n\n" + text + tail
-    else:
-        current = current.rstrip() + "\n\n" + text
-    tmp = RESULTS.with_name(f".{RESULTS.name}.tmp")
-    tmp.write_text(current, encoding="utf-8")
-    os.replace(tmp, RESULTS)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--steps", type=int, default=200)
@@ -155,7 +131,7 @@ def main() -> None:
     text = section(result)
     print(text)
     if not args.no_record:
-        record(text)
+        record_section(text)
         print(f"recorded in {RESULTS}")
 
 

@@ -12,25 +12,18 @@ the end. Prints a Markdown table; --record writes it into bench/RESULTS.md ("## 
 from __future__ import annotations
 
 import argparse
-import os
 import platform
-import re
-import statistics
 import sys
-import time
-from pathlib import Path
+from collections.abc import Callable
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "src"))
-
-from opsbook.sandbox import Sandbox  # noqa: E402
-from opsbook.sandbox.baseimage import bootstrap_base_image  # noqa: E402
+from opsbook.cli.progress import progress_display
+from opsbook.sandbox import Sandbox
+from opsbook.sandbox.baseimage import bootstrap_base_image
+from support import ROOT, cpus, median, record_section, repeat_seconds, seconds, today
 
 
-def timed(label: str, func, results: list[tuple[str, float]]) -> float:  # type: ignore[no-untyped-def]
-    started = time.monotonic()
-    func()
-    elapsed = time.monotonic() - started
+def timed(label: str, func: Callable[[], object], results: list[tuple[str, float]]) -> float:
+    elapsed = seconds(func)
     results.append((label, elapsed))
     print(f"{label}: {elapsed:.1f}s", file=sys.stderr, flush=True)
     return elapsed
@@ -46,7 +39,7 @@ def main() -> int:
 
     box = Sandbox(ROOT, args.project)
     results: list[tuple[str, float]] = []
-    progress = sys.stderr.isatty()
+    progress = progress_display if sys.stderr.isatty() else None  # a live display on a terminal only
     try:
         box.down()
         if args.cold:
@@ -58,24 +51,18 @@ def main() -> int:
             box.down()
         timed("warm `up` (images built, volumes empty)", lambda: box.up(progress=progress), results)
         timed("`up` again on a running sandbox", lambda: box.up(progress=progress), results)
-        clean = []
-        for _ in range(args.resets):
-            started = time.monotonic()
-            box.reset()
-            clean.append(time.monotonic() - started)
-        results.append((f"`reset` of a clean sandbox (median of {args.resets})", statistics.median(clean)))
+        clean = repeat_seconds(box.reset, args.resets)
+        results.append((f"`reset` of a clean sandbox (median of {args.resets})", median(clean)))
         faulted = []
         for fault in ("worker-stuck", "bad-deploy", "high-error-rate"):
             box.inject(fault)
-            started = time.monotonic()
-            box.reset()
-            faulted.append(time.monotonic() - started)
+            faulted.append(seconds(box.reset))
         results.append(("`reset` after worker-stuck / bad-deploy / high-error-rate (max)", max(faulted)))
     finally:
         box.down()
 
     table = ["| measurement | seconds |", "| --- | ---: |"] + [f"| {label} | {value:.1f} |" for label, value in results]
-    host = f"{os.cpu_count()} CPUs, {platform.machine()}, {box.compose()} {box.compose().version}"
+    host = f"{cpus()}, {platform.machine()}, {box.compose()} {box.compose().version}"
     text = "\n".join(table)
     print(text)
     if args.record:
@@ -84,17 +71,9 @@ def main() -> int:
 
 
 def record(table: str, host: str, cold: bool) -> None:
-    path = ROOT / "bench" / "RESULTS.md"
-    current = path.read_text(encoding="utf-8") if path.exists() else "# Benchmark results\n"
-    section = (f"## Sandbox\n\nMeasured with `python bench/bench_sandbox.py{' --cold' if cold else ''} --record` "
-               f"on {time.strftime('%Y-%m-%d')} ({host}). Goals: cold < 6 min on 2 cores, warm `up` <= 30 s, "
-               "`reset` <= 5 s.\n\n" + table + "\n")
-    pattern = re.compile(r"^## Sandbox\n.*?(?=^## |\Z)", re.S | re.M)
-    if pattern.search(current):
-        current = pattern.sub(lambda _m: section + "\n", current).rstrip() + "\n"
-    else:
-        current = current.rstrip() + "\n\n" + section
-    path.write_text(current, encoding="utf-8")
+    record_section(f"## Sandbox\n\nMeasured with `python bench/bench_sandbox.py{' --cold' if cold else ''} --record` "
+                   f"on {today()} ({host}). Goals: cold < 6 min on 2 cores, warm `up` <= 30 s, "
+                   "`reset` <= 5 s.\n\n" + table + "\n")
 
 
 if __name__ == "__main__":

@@ -21,35 +21,31 @@ import re
 import shutil
 import subprocess
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
 
-REPO = Path(__file__).resolve().parents[1]
-WORK = REPO / "bench" / ".work" / "site"
-RESULTS = REPO / "bench" / "RESULTS.md"
+from support import (RESULTS, ROOT, WORK, cpus, format_range, format_ratio, load_average, ratio, record_section,
+                     runbook_header, timed_call, today)
+
+SITE = WORK / "site"
 AREAS = ("deployment", "incidents", "database", "network", "storage")
 GOAL = 2.0
 
-HEADER = """\
----
-jupyter:
-  kernelspec:
-    name: opsbook-bash
-    display_name: opsbook (bash)
-    language: bash
-opsbook:
-  format: 1
-  title: "{title}"
-  summary: Synthetic runbook {i} for the site benchmark; restart, check, drain and verify.
-  owner: team-{team}
-  severity: SEV{sev}
-  services: [app, worker-{svc}]
-  alerts: [BenchAlert{i}]
-  tags: [bench, {area}]
-  timeout: 120
----
-"""
+
+def header(i: int, title: str, team: int, sev: int, svc: int, area: str) -> str:
+    """The YAML header of synthetic runbook ``i``."""
+    return runbook_header(
+        title,
+        summary=f"Synthetic runbook {i} for the site benchmark; restart, check, drain and verify.",
+        owner=f"team-{team}",
+        severity=f"SEV{sev}",
+        services=f"[app, worker-{svc}]",
+        alerts=f"[BenchAlert{i}]",
+        tags=f"[bench, {area}]",
+        timeout="120",
+    )
+
 
 BODY = """
 # {title}
@@ -101,7 +97,7 @@ def generate(n: int, root: Path) -> tuple[Path, Path]:
     ours, plain = root / "opsbook", root / "plain"
     for project in (ours, plain):
         (project / "docs/stylesheets").mkdir(parents=True)
-        shutil.copy(REPO / "docs/stylesheets/opsbook.css", project / "docs/stylesheets/")
+        shutil.copy(ROOT / "docs/stylesheets/opsbook.css", project / "docs/stylesheets/")
         (project / "docs/index.md").write_text("# Benchmark site\n")
     now = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     status: dict = {"schema": "opsbook-status/1", "generated_at": now, "commit": "0" * 40, "runbooks": {}}
@@ -109,12 +105,12 @@ def generate(n: int, root: Path) -> tuple[Path, Path]:
     for i in range(n):
         area = AREAS[i % len(AREAS)]
         rid = f"{area}/runbook-{i:04d}"
-        fields = dict(i=i, title=f"Bench runbook {i}: worker backlog in shard {i % 37}", team=i % 11,
-                      sev=1 + i % 4, svc=i % 7, area=area)
+        fields: dict[str, Any] = dict(i=i, title=f"Bench runbook {i}: worker backlog in shard {i % 37}", team=i % 11,
+                                      sev=1 + i % 4, svc=i % 7, area=area)
         body = BODY.format(**fields)
         path = ours / "runbooks" / f"{rid}.md"
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(HEADER.format(**fields) + body)
+        path.write_text(header(**fields) + body)
         plain_page = plain / "docs/runbooks" / f"{rid}.md"
         plain_page.parent.mkdir(parents=True, exist_ok=True)
         plain_page.write_text(re.sub(r"```bash [^\n]*", "```bash", body))
@@ -132,13 +128,13 @@ def generate(n: int, root: Path) -> tuple[Path, Path]:
     (ours / "monitoring/prometheus/alerts").mkdir(parents=True)
     (ours / "monitoring/prometheus/alerts/bench.yml").write_text("\n".join(rules) + "\n")
 
-    config = (REPO / "mkdocs.yml").read_text()
+    config = (ROOT / "mkdocs.yml").read_text()
     config = config[: config.index("\nnav:")] + "\n"
     # The baseline gets mkdocs' automatic nav (a section per folder); the opsbook site the same
     # shape the way the real mkdocs.yml asks for it: one `Area: runbooks/<area>/` entry per area.
     nav = "nav:\n  - index.md\n" + "".join(f"  - {a.capitalize()}: runbooks/{a}/\n" for a in AREAS)
     (ours / "mkdocs.yml").write_text(
-        config.replace("hooks/runbooks.py", str(REPO / "hooks/runbooks.py"))
+        config.replace("hooks/runbooks.py", str(ROOT / "hooks/runbooks.py"))
         .replace("build/verify/status.json", "status.json") + nav
     )
     (plain / "mkdocs.yml").write_text(re.sub(r"\nhooks:\n  - hooks/runbooks.py\n", "\n", config))
@@ -149,24 +145,12 @@ def build_seconds(config: Path) -> float:
     """One fresh `mkdocs build --strict` process of ``config``, timed."""
     env = {**os.environ, "NO_MKDOCS_2_WARNING": "1"}
     env.pop("OPSBOOK_STATUS", None)
-    start = time.perf_counter()
-    result = subprocess.run([sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config),
-                             "-d", str(config.parent / "site")], cwd=config.parent, env=env,
-                            capture_output=True, text=True)
-    elapsed = time.perf_counter() - start
+    result, elapsed = timed_call(lambda: subprocess.run(
+        [sys.executable, "-m", "mkdocs", "build", "--strict", "-f", str(config), "-d", str(config.parent / "site")],
+        cwd=config.parent, env=env, capture_output=True, text=True))
     if result.returncode != 0:
         raise SystemExit(f"build of {config} failed:\n{result.stderr[-3000:]}")
     return elapsed
-
-
-def record(section: str) -> None:
-    text = RESULTS.read_text() if RESULTS.exists() else "# Benchmark results\n"
-    pattern = re.compile(r"^## Site\n.*?(?=^## |\Z)", re.MULTILINE | re.DOTALL)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section
-    RESULTS.write_text(text)
 
 
 def main() -> int:
@@ -175,8 +159,8 @@ def main() -> int:
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--record", action="store_true", help="write the result to bench/RESULTS.md")
     args = parser.parse_args()
-    print(f"generating {args.runbooks} runbooks in {WORK} ...", flush=True)
-    ours, plain = generate(args.runbooks, WORK)
+    print(f"generating {args.runbooks} runbooks in {SITE} ...", flush=True)
+    ours, plain = generate(args.runbooks, SITE)
     # Alternate the two builds so that a busy moment of the machine hits both alike.
     plain_runs, ours_runs = [], []
     for run in range(1, args.repeat + 1):
@@ -184,9 +168,9 @@ def main() -> int:
         ours_runs.append(build_seconds(ours))
         print(f"run {run}: plain mkdocs-material {plain_runs[-1]:.2f} s, opsbook site {ours_runs[-1]:.2f} s", flush=True)
     baseline, opsbook = min(plain_runs), min(ours_runs)
-    ratio = opsbook / baseline
-    verdict = "within" if ratio <= GOAL else "OVER"
-    print(f"ratio {ratio:.2f}x ({verdict} the {GOAL:.0f}x goal)")
+    times = ratio(opsbook, baseline)
+    verdict = "within" if times <= GOAL else "OVER"
+    print(f"ratio {format_ratio(opsbook, baseline)} ({verdict} the {GOAL:.0f}x goal)")
     if args.record:
         import mkdocs
         import material
@@ -194,24 +178,24 @@ def main() -> int:
         section = (
             "## Site\n\n"
             f"`python bench/bench_site.py --runbooks {args.runbooks} --repeat {args.repeat} --record` "
-            f"({datetime.now(timezone.utc):%Y-%m-%d}; {platform.python_implementation()} {platform.python_version()}, "
-            f"mkdocs {mkdocs.__version__}, mkdocs-material {material.__version__}, {os.cpu_count()} CPUs; "
+            f"({today()}; {platform.python_implementation()} {platform.python_version()}, "
+            f"mkdocs {mkdocs.__version__}, mkdocs-material {material.__version__}, {cpus()}; "
             f"best of {args.repeat} fresh `mkdocs build --strict` processes of each, alternating).\n\n"
             "| build | seconds |\n| --- | --- |\n"
             f"| plain mkdocs-material, the same {args.runbooks} pages as plain Markdown | {baseline:.2f} |\n"
             f"| opsbook site: {args.runbooks} runbooks parsed, step cards, CI outputs, indexes, runbook_url check "
             f"| {opsbook:.2f} |\n"
-            f"| **ratio** | **{ratio:.2f}x** (goal ≤ {GOAL:.0f}x: {verdict}) |\n\n"
+            f"| **ratio** | **{format_ratio(opsbook, baseline)}** (goal ≤ {GOAL:.0f}x: {verdict}) |\n\n"
             "Both builds use the same theme, plugins (search, tags, offline) and Markdown extensions. "
             "The opsbook site renders more per page than the baseline (badges, a CI output block per step, "
             "per-step commands) and adds the alerts, services, quick-start and area index pages. "
-            f"All runs: plain {min(plain_runs):.1f}–{max(plain_runs):.1f} s, opsbook {min(ours_runs):.1f}–"
-            f"{max(ours_runs):.1f} s; load average {os.getloadavg()[0]:.1f} at the end. Material's nav template "
+            f"All runs: plain {format_range(plain_runs)} s, opsbook {format_range(ours_runs)} s; "
+            f"load average {load_average():.1f} at the end. Material's nav template "
             "costs more per nav entry when pages carry front matter (tags, description), as runbook pages do.\n\n"
         )
-        record(section)
+        record_section(section)
         print(f"recorded in {RESULTS}")
-    return 0 if ratio <= GOAL else 1
+    return 0 if times <= GOAL else 1
 
 
 if __name__ == "__main__":

@@ -15,20 +15,18 @@ import argparse
 import platform
 import statistics
 import sys
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-BEGIN, END = "<!-- bench_verify: begin -->", "<!-- bench_verify: end -->"
+from support import RESULTS, ROOT, WORK, format_ratio, record_section, repeat_seconds, spread, timed_call
 
 
 def _verify(project: str, out: Path) -> tuple[float, list]:  # type: ignore[type-arg]
-    from opsbook.verify import VerifyRequest, run_verification
+    from opsbook.verify.suite import VerifyRequest, run_verification
 
-    t0 = time.monotonic()
-    outcome = run_verification(VerifyRequest(root=ROOT, out=out, project=project, keep_sandbox=True))
-    return time.monotonic() - t0, list(outcome.verifications)
+    outcome, elapsed = timed_call(
+        lambda: run_verification(VerifyRequest(root=ROOT, out=out, project=project, keep_sandbox=True)))
+    return elapsed, list(outcome.verifications)
 
 
 def main() -> int:
@@ -41,7 +39,7 @@ def main() -> int:
     from opsbook.sandbox import Sandbox
 
     sandbox = Sandbox(ROOT, args.project)
-    work = ROOT / "bench" / ".work" / "verify"
+    work = WORK / "verify"
     print(f"taking project {args.project} down for a cold start ...", flush=True)
     sandbox.down()
     try:
@@ -49,11 +47,7 @@ def main() -> int:
         print(f"cold verify: {cold:.1f} s", flush=True)
         warm, warm_results = _verify(args.project, work / "warm")
         print(f"warm verify: {warm:.1f} s", flush=True)
-        resets = []
-        for _ in range(args.resets):
-            t0 = time.monotonic()
-            sandbox.reset()
-            resets.append(time.monotonic() - t0)
+        resets = repeat_seconds(sandbox.reset, args.resets)
         print(f"reset: mean {statistics.mean(resets):.2f} s over {len(resets)}", flush=True)
     finally:
         sandbox.down()
@@ -63,12 +57,12 @@ def main() -> int:
         steps = sum(s.duration for c in v.cases for s in c.steps)
         cases = len(v.cases)
         rows.append(f"| {v.runbook_id} | {cases} | {'passed' if v.passed else 'FAILED'} | {v.duration:.1f} s "
-                    f"| {steps:.1f} s | {v.duration / steps if steps else float('nan'):.2f}x |")
+                    f"| {steps:.1f} s | {format_ratio(v.duration, steps)} |")
     cold_ok = all(v.passed for v in cold_results)
     warm_ok = all(v.passed for v in warm_results)
     now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    low, high = spread(resets)
     section = "\n".join([
-        BEGIN,
         "## Verification (`bench/bench_verify.py`)",
         "",
         f"Measured {now} on {platform.machine()}, Python {platform.python_version()}, "
@@ -79,7 +73,7 @@ def main() -> int:
         f"| cold: sandbox down, `opsbook verify` brings it up (images built) | {cold:.1f} s | {cold_ok} |",
         f"| warm: sandbox up and reused | {warm:.1f} s | {warm_ok} |",
         f"| cold − warm: bringing the sandbox up | {cold - warm:.1f} s | |",
-        f"| `reset` (per runbook case; mean of {len(resets)}, min {min(resets):.2f} s, max {max(resets):.2f} s) "
+        f"| `reset` (per runbook case; mean of {len(resets)}, min {low:.2f} s, max {high:.2f} s) "
         f"| {statistics.mean(resets):.2f} s | |",
         "",
         "Per runbook (warm). *steps* is the time of the runbook's own steps; *ratio* is the whole",
@@ -89,18 +83,11 @@ def main() -> int:
         "| runbook | cases | result | verification | steps | ratio |",
         "| --- | --- | --- | --- | --- | --- |",
         *rows,
-        END,
     ])
     print(section)
     if not args.no_write:
-        results = ROOT / "bench" / "RESULTS.md"
-        text = results.read_text(encoding="utf-8") if results.exists() else "# Benchmark results\n"
-        if BEGIN in text and END in text:
-            text = text[:text.index(BEGIN)] + section + text[text.index(END) + len(END):]
-        else:
-            text = text.rstrip("\n") + "\n\n" + section + "\n"
-        results.write_text(text, encoding="utf-8")
-        print(f"updated {results}")
+        record_section(section)
+        print(f"updated {RESULTS}")
     return 0 if cold_ok and warm_ok else 1
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
-from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
+from support import BENCH
+
 BENCHMARKS = [
     ["bench_run.py"],
     ["bench_kernel.py"],
@@ -20,7 +20,7 @@ def main() -> int:
     failed = []
     for script, *args in BENCHMARKS:
         print(f"\n=== {script} {' '.join(args)}", flush=True)
-        if subprocess.run([sys.executable, str(HERE / script), *args]).returncode != 0:
+        if subprocess.run([sys.executable, str(BENCH / script), *args]).returncode != 0:
             failed.append(script)
     if failed:
         print(f"failed: {', '.join(failed)}", file=sys.stderr)

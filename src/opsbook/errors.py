@@ -57,3 +57,23 @@ class SandboxError(OpsbookError):
 
 class ConfirmationRefused(OpsbookError):
     """A step needed a typed confirmation and did not get it (or there was no terminal)."""
+
+
+class RecordError(OpsbookError):
+    """A run record cannot be read or written (damaged line, missing file, full disk)."""
+
+
+class StatusFileError(OpsbookError):
+    """status.json exists but cannot be used (bad JSON, unknown schema, missing fields)."""
+
+
+class AlertRulesError(OpsbookError):
+    """A rule file that is not valid YAML or not a Prometheus rule file."""
+
+
+class KernelSettingsError(OpsbookError, ValueError):
+    """An OPSBOOK_* variable the kernel reads at start has a value it cannot use."""
+
+
+class ShellStateError(OpsbookError, RuntimeError):
+    """The kernel could not restore, save or export the shell state of a session."""

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from opsbook.execute.session import KernelSession
+from opsbook.run.session import KernelSession
 
 KILL_GRACE = 1.0
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from opsbook.execute.session import KernelSession
+from opsbook.run.session import KernelSession
 
 from .conftest import kernel_pid
 

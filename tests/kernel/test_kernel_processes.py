@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from opsbook.errors import KernelDied
-from opsbook.execute.session import KernelSession
+from opsbook.run.session import KernelSession
 
 from .conftest import KILL_GRACE, kernel_pid, processes_named
 

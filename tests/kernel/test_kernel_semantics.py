@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from opsbook.execute.session import KernelSession
+from opsbook.run.session import KernelSession
 
 pytestmark = pytest.mark.kernel
 

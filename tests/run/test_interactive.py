@@ -5,7 +5,7 @@ from __future__ import annotations
 import pexpect
 import pytest
 
-from tests.run.conftest import Project, finished
+from tests.support.project import Project, finished
 
 pytestmark = pytest.mark.kernel
 

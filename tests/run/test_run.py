@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from tests.run.conftest import Project, events, finished
+from tests.support.project import Project, events, finished
 
 pytestmark = pytest.mark.kernel
 

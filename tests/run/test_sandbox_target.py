@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from opsbook.sandbox.settings import SandboxSettings, env_file_path, port_base, write_env_file
-from tests.run.conftest import HEADER
+from opsbook.sandbox.settings import SandboxSettings, env_file_path, port_base, write_settings
+from tests.support.runbooks import HEADER
 
 pytestmark = pytest.mark.kernel
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,7 +20,7 @@ PROJECT = "opsbook-never-started"
 
 def run(runbook: Path, *args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "OPSBOOK_ROOT": str(ROOT), "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-c", "from opsbook.cli import entry; entry()", "run", str(runbook),
+    return subprocess.run([sys.executable, "-c", "from opsbook.cli.main import entry; entry()", "run", str(runbook),
                            "--yes", "--project", PROJECT, "--record-dir", str(runbook.parent / "rec"), *args],
                           env=env, capture_output=True, text=True, timeout=120, stdin=subprocess.DEVNULL)
 
@@ -41,7 +41,7 @@ def test_sandbox_never_set_up_is_a_usage_error_naming_sandbox_up(runbook: Path) 
 
 def test_failing_step_on_a_stopped_sandbox_says_it_is_down(runbook: Path) -> None:
     env_file = env_file_path(ROOT / "sandbox", PROJECT)
-    write_env_file(env_file, SandboxSettings.generate(PROJECT, port_base(PROJECT)))
+    write_settings(env_file, SandboxSettings.generate(PROJECT, port_base(PROJECT)))
     try:
         done = run(runbook)
     finally:

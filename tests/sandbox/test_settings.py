@@ -17,17 +17,17 @@ from opsbook.sandbox.settings import (
     check_project_name,
     env_file_path,
     port_base,
-    read_env_file,
+    read_settings,
     target_env,
-    write_env_file,
+    write_settings,
 )
 
 
 def test_env_file_round_trips_and_is_private(tmp_path: Path) -> None:
     settings = SandboxSettings.generate("opsbook", port_base("opsbook"))
     path = tmp_path / ".env"
-    write_env_file(path, settings)
-    assert read_env_file(path) == settings
+    write_settings(path, settings)
+    assert read_settings(path) == settings
     assert path.stat().st_mode & 0o077 == 0  # credentials: owner only
 
 
@@ -43,7 +43,7 @@ def test_generated_secrets_are_random_and_url_safe() -> None:
 
 def test_missing_env_file_says_to_run_up(tmp_path: Path) -> None:
     with pytest.raises(SandboxError, match="opsbook sandbox up"):
-        read_env_file(tmp_path / ".env")
+        read_settings(tmp_path / ".env")
 
 
 def test_env_file_without_a_secret_is_rejected(tmp_path: Path) -> None:
@@ -52,7 +52,7 @@ def test_env_file_without_a_secret_is_rejected(tmp_path: Path) -> None:
     path = tmp_path / ".env"
     path.write_text(text)
     with pytest.raises(SandboxError, match="missing REDIS_PASSWORD"):
-        read_env_file(path)
+        read_settings(path)
 
 
 def test_ports_are_deterministic_per_project_and_differ_between_projects() -> None:

@@ -1,8 +1,10 @@
-"""Build the site with mkdocs (in a subprocess, from another folder) and drive it in Chromium."""
+"""Site fixtures: sample runbooks, status and rules for the pure renderer and its golden files; the real
+site built with mkdocs (in a subprocess, from another folder) and driven in Chromium."""
 
 from __future__ import annotations
 
 import functools
+import os
 import http.server
 import json
 import threading
@@ -10,7 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from site_support import CHROMIUM, CHROMIUM_ARGS, REPO, mkdocs_build, synthetic_status
+from opsbook.runbook.model import Runbook
+from opsbook.site.alerts import AlertRule
+from opsbook.site.render import RenderContext
+from opsbook.verify.status import status_from_document
+from tests.support.render_samples import GOLDEN_DIR, NOW, sample_runbooks, status_document
+from tests.support.site import CHROMIUM, CHROMIUM_ARGS, REPO, mkdocs_build, synthetic_status
 
 
 @pytest.fixture(scope="session")
@@ -71,3 +78,41 @@ def page(browser):
     tab.on("dialog", on_dialog)
     yield tab
     context.close()
+
+
+@pytest.fixture
+def runbooks() -> list[Runbook]:
+    return sample_runbooks()
+
+
+@pytest.fixture
+def rules() -> tuple[AlertRule, ...]:
+    rules_file = Path("monitoring/prometheus/alerts/platform.yml")
+    return (
+        AlertRule("WorkerQueueBackedUp", rules_file, 5, "critical", "More than 1000 jobs waiting",
+                  "https://runbooks.example.com/runbooks/incidents/worker-queue-backed-up/#alert-workerqueuebackedup"),
+        AlertRule("HighErrorRate", rules_file, 14, "warning", "5xx above 5%",
+                  "https://runbooks.example.com/alerts/#higherrorrate"),
+        AlertRule("PostgresDown", rules_file, 22, "critical", "", ""),
+    )
+
+
+@pytest.fixture
+def ctx(rules: tuple[AlertRule, ...]) -> RenderContext:
+    return RenderContext(now=NOW, stale_after_days=7, status=status_from_document(status_document()), rules=rules)
+
+
+@pytest.fixture
+def golden():
+    """Compare text with tests/golden/site/<name>; UPDATE_GOLDEN=1 rewrites the file instead."""
+
+    def check(name: str, text: str) -> None:
+        path = GOLDEN_DIR / name
+        if os.environ.get("UPDATE_GOLDEN") == "1":
+            path.write_text(text, encoding="utf-8")
+            return
+        assert path.exists(), f"no golden file {path}; create it with UPDATE_GOLDEN=1 and review it"
+        expected = path.read_text(encoding="utf-8")
+        assert text == expected, f"{name} differs from its golden file (UPDATE_GOLDEN=1 to accept the new output)"
+
+    return check

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from opsbook.discover import runbook_files
-from opsbook.parse import load_runbook
+from opsbook.runbook.discover import runbook_files
+from opsbook.runbook.discover import load_runbook
 from opsbook.site.alerts import load_alert_rules
 
-from site_support import FIXTURES, MARKUP_OUTPUT, REPO, mkdocs_build
+from tests.support.site import FIXTURES, MARKUP_OUTPUT, REPO, mkdocs_build
 
 pytestmark = pytest.mark.site
 

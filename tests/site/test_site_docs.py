@@ -7,9 +7,9 @@ import re
 import pytest
 from click.testing import CliRunner
 
-from site_support import REPO
+from tests.support.site import REPO
 
-cli = pytest.importorskip("opsbook.cli")
+cli = pytest.importorskip("opsbook.cli.main")
 
 
 def _help(*args: str) -> str:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from file_sandbox import FileSandbox
+from tests.support.file_sandbox import FileSandbox
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from opsbook.verify import VerifyRequest, run_verification
-from opsbook.verify_result import RunbookVerification
+from opsbook.verify.suite import VerifyRequest, run_verification
+from opsbook.verify.result import RunbookVerification
 
 pytestmark = [pytest.mark.sandbox, pytest.mark.kernel]
 

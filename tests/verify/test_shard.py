@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import pytest
 
 from opsbook.errors import UsageError
-from opsbook.verify_shard import DEFAULT_PROJECT, Shard, sandbox_project
+from opsbook.verify.shard import VERIFY_PROJECT, Shard, sandbox_project
 
 
 @dataclass(frozen=True)
@@ -43,6 +43,6 @@ def test_parse_and_projects() -> None:
         with pytest.raises(UsageError, match="I/N|between"):
             Shard.parse(bad)
     assert sandbox_project(Shard(1, 3)) == "opsbook-shard-1-of-3"
-    assert sandbox_project(None) == DEFAULT_PROJECT
+    assert sandbox_project(None) == VERIFY_PROJECT
     assert sandbox_project(Shard(1, 3), "mine") == "mine"
     assert len({sandbox_project(Shard(i, 3)) for i in (1, 2, 3)}) == 3

@@ -10,11 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from file_sandbox import FileSandbox, write_runbook
-from opsbook.execute.events import StepStatus
-from opsbook.parse import load_runbook
-from opsbook.verify import Verifier, VerifySettings
-from opsbook.verify_result import RunbookVerification
+from tests.support.file_sandbox import FileSandbox
+from tests.support.runbooks import write_runbook
+from opsbook.run.events import StepStatus
+from opsbook.runbook.discover import load_runbook
+from opsbook.verify.verifier import Verifier, VerifySettings
+from opsbook.verify.result import RunbookVerification
 
 pytestmark = pytest.mark.kernel
 

@@ -13,10 +13,12 @@ import jsonschema
 import junitparser
 import pytest
 
-from file_sandbox import FileSandbox, write_runbook
-from opsbook.results.status import schema
-from opsbook.verify import VerifyRequest, run_verification
-from opsbook.verify_shard import Shard
+from tests.support import subprocess_env
+from tests.support.file_sandbox import FileSandbox
+from tests.support.runbooks import write_runbook
+from opsbook.verify.status import schema
+from opsbook.verify.suite import VerifyRequest, run_verification
+from opsbook.verify.shard import Shard
 
 pytestmark = pytest.mark.kernel
 
@@ -102,7 +104,7 @@ def test_an_empty_selection_passes_without_a_sandbox(tmp_path: Path) -> None:
 
 
 def _pytest(root: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), os.environ.get("PYTHONPATH", "")])}
+    env = subprocess_env()
     return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=root, env=env,
                           capture_output=True, text=True, timeout=300)
 
@@ -111,7 +113,7 @@ def test_pytest_plugin_collects_runbooks_and_fails_with_the_same_message(tmp_pat
     root = _project(tmp_path)
     (root / "conftest.py").write_text(
         "from pathlib import Path\n"
-        "from file_sandbox import FileSandbox\n"
+        "from tests.support.file_sandbox import FileSandbox\n"
         "def pytest_opsbook_sandbox(config, root, project):\n"
         "    return FileSandbox(Path(str(root)) / 'state', {})\n"
     )
@@ -143,11 +145,10 @@ def test_pytest_plugin_collects_runbooks_and_fails_with_the_same_message(tmp_pat
 def test_cli_merges_shard_status_files(tmp_path: Path) -> None:
     from click.testing import CliRunner
 
-    from opsbook.results.status import build_status, write_status
-    from opsbook.verify_cli import verify
+    from opsbook.verify.status import build_status, write_status
+    from opsbook.cli.verify import verify
 
-    sys.path.insert(0, str(Path(__file__).parent.parent / "unit"))
-    from test_junit import failing_verification, passing_two_cases
+    from tests.support.verifications import failing_verification, passing_two_cases
 
     write_status(tmp_path / "shard-1" / "status.json", build_status([failing_verification()], "c1"))
     write_status(tmp_path / "shard-2" / "status.json", build_status([passing_two_cases()], "c1"))

@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
-KERNEL_NAME = "opsbook-bash"
-DISPLAY_NAME = "opsbook (bash)"
+from opsbook.kernel.protocol import DISPLAY_NAME, KERNEL_NAME, LANGUAGE
+from opsbook.text import write_atomically
 
 
 def kernelspec() -> dict[str, Any]:
@@ -18,7 +16,7 @@ def kernelspec() -> dict[str, Any]:
     return {
         "argv": [sys.executable, "-m", "opsbook.kernel", "-f", "{connection_file}"],
         "display_name": DISPLAY_NAME,
-        "language": "bash",
+        "language": LANGUAGE,
         "interrupt_mode": "signal",
         "metadata": {"debugger": False},
     }
@@ -38,14 +36,5 @@ def ensure_kernelspec(prefix: str | None = None) -> Path:
             return folder
     except (OSError, UnicodeDecodeError):
         pass
-    folder.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".kernel.json.", dir=folder)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(wanted)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomically(target, wanted, mode=0o644)
     return folder

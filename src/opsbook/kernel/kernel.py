@@ -28,7 +28,9 @@ from ipykernel._version import kernel_protocol_version
 
 from opsbook import __version__
 from opsbook.kernel.settings import KernelSettings
-from opsbook.kernel.state import ShellState, StateError
+from opsbook.errors import ShellStateError
+from opsbook.kernel import protocol
+from opsbook.kernel.state import ShellState
 from opsbook.kernel.step import StepOutcome, StepProcess
 
 # Set by jupyter_client for the kernel process itself; the steps have no use for them.
@@ -40,10 +42,10 @@ class OpsbookKernel(Kernel):
 
     implementation = "opsbook"
     implementation_version = __version__
-    language = "bash"
+    language = protocol.LANGUAGE
     language_version = ""
     language_info = {
-        "name": "bash",
+        "name": protocol.LANGUAGE,
         "mimetype": "text/x-sh",
         "file_extension": ".sh",
         "codemirror_mode": "shell",
@@ -58,12 +60,12 @@ class OpsbookKernel(Kernel):
         self.shell_state = ShellState(environ, Path.cwd())
         try:
             self.shell_state.seed(self.settings.restore_state)
-        except StateError:
+        except ShellStateError:
             self.shell_state.remove()
             raise
         self.language_version = _bash_version(self.shell_state.bash)
         self._step: StepProcess | None = None
-        self.shell_handlers["opsbook_state_request"] = self.opsbook_state_request
+        self.shell_handlers[protocol.STATE_REQUEST] = self.opsbook_state_request
         signal.signal(signal.SIGINT, self._on_sigint)
         if hasattr(signal, "pthread_sigmask"):
             signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT})
@@ -130,7 +132,7 @@ class OpsbookKernel(Kernel):
         if saved:
             try:
                 state = self._portable_state()
-            except StateError:
+            except ShellStateError:
                 state = None  # the runner asks again with opsbook_state_request, and sees the error
         return _reply(outcome, saved, self.execution_count, state)
 
@@ -150,10 +152,10 @@ class OpsbookKernel(Kernel):
         content: dict[str, Any]
         try:
             content = {"status": "ok", "state": self._portable_state(requested)}
-        except StateError as e:
+        except ShellStateError as e:
             content = {"status": "error", "ename": "StateError", "evalue": str(e), "traceback": []}
         if self.session is not None:
-            self.session.send(stream, "opsbook_state_reply", content, parent, ident=ident)
+            self.session.send(stream, protocol.STATE_REPLY, content, parent, ident=ident)
 
     async def do_shutdown(self, restart: bool) -> dict[str, Any]:  # type: ignore[override]
         step = self._step
@@ -165,14 +167,14 @@ class OpsbookKernel(Kernel):
 
 def _reply(outcome: StepOutcome, state_saved: bool, execution_count: int, state: str | None) -> dict[str, Any]:
     info: dict[str, Any] = {
-        "exit_status": outcome.exit_status,
-        "signal": outcome.signal,
-        "interrupted": outcome.interrupted,
-        "killed": outcome.killed,
-        "truncated": outcome.truncated,
-        "state_saved": state_saved,
-        "duration": round(outcome.duration, 6),
-        "state": state,  # portable state after this step (None if it could not be saved)
+        protocol.REPLY_EXIT_STATUS: outcome.exit_status,
+        protocol.REPLY_SIGNAL: outcome.signal,
+        protocol.REPLY_INTERRUPTED: outcome.interrupted,
+        protocol.REPLY_KILLED: outcome.killed,
+        protocol.REPLY_TRUNCATED: outcome.truncated,
+        protocol.REPLY_STATE_SAVED: state_saved,
+        protocol.REPLY_DURATION: round(outcome.duration, 6),
+        protocol.REPLY_STATE: state,
     }
     if outcome.exit_status == 0 and not outcome.interrupted:
         return {
@@ -180,7 +182,7 @@ def _reply(outcome: StepOutcome, state_saved: bool, execution_count: int, state:
             "execution_count": execution_count,
             "payload": [],
             "user_expressions": {},
-            "opsbook": info,
+            protocol.REPLY_KEY: info,
         }
     if outcome.exit_status is not None:
         evalue = f"exit status {outcome.exit_status}"
@@ -194,7 +196,7 @@ def _reply(outcome: StepOutcome, state_saved: bool, execution_count: int, state:
         "ename": "StepInterrupted" if outcome.interrupted else "StepFailed",
         "evalue": evalue,
         "traceback": [f"{'StepInterrupted' if outcome.interrupted else 'StepFailed'}: {evalue}"],
-        "opsbook": info,
+        protocol.REPLY_KEY: info,
     }
 
 

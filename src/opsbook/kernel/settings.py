@@ -7,20 +7,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from opsbook.errors import KernelSettingsError
+from opsbook.kernel.protocol import KILL_GRACE_VAR, OUTPUT_CAP_VAR, RESTORE_STATE_VAR, SECRET_NAMES_VAR
+
 DEFAULT_OUTPUT_CAP = 1_000_000
 """Bytes of stdout, and separately of stderr, that one step may show."""
 
 DEFAULT_KILL_GRACE = 3.0
 """Seconds between interrupting a step's process group and killing it."""
 
-OUTPUT_CAP_VAR = "OPSBOOK_OUTPUT_CAP"
-KILL_GRACE_VAR = "OPSBOOK_KILL_GRACE"
-SECRET_NAMES_VAR = "OPSBOOK_SECRET_NAMES"
-RESTORE_STATE_VAR = "OPSBOOK_RESTORE_STATE"
-
-
-class SettingsError(ValueError):
-    """An OPSBOOK_* variable has a value the kernel cannot use."""
 
 
 @dataclass(frozen=True)
@@ -55,9 +50,9 @@ def _positive_int(env: Mapping[str, str], name: str, default: int) -> int:
     try:
         value = int(raw.replace("_", ""))
     except ValueError:
-        raise SettingsError(f"{name}={raw!r}: expected a number of bytes") from None
+        raise KernelSettingsError(f"{name}={raw!r}: expected a number of bytes") from None
     if value <= 0:
-        raise SettingsError(f"{name}={raw!r}: must be greater than 0")
+        raise KernelSettingsError(f"{name}={raw!r}: must be greater than 0")
     return value
 
 
@@ -68,7 +63,7 @@ def _non_negative_float(env: Mapping[str, str], name: str, default: float) -> fl
     try:
         value = float(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r}: expected a number of seconds") from None
+        raise KernelSettingsError(f"{name}={raw!r}: expected a number of seconds") from None
     if value < 0:
-        raise SettingsError(f"{name}={raw!r}: must not be negative")
+        raise KernelSettingsError(f"{name}={raw!r}: must not be negative")
     return value

@@ -41,7 +41,8 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from opsbook.kernel.step import STEP_ID_VARIABLE
+from opsbook.errors import ShellStateError
+from opsbook.kernel.protocol import STEP_ID_VAR
 
 STATE_HEADER = "# opsbook shell state, format 1"
 STATE_END = "# opsbook shell state: end"
@@ -151,10 +152,6 @@ _DECLARATION = re.compile(rf"declare -(?P<flags>[a-zA-Z-]+) (?P<name>{_NAME})(?:
 _PIECE = re.compile(r"""\$'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|'[^']*'|\n|[^\n"'$]+|\$""", re.S)
 
 
-class StateError(RuntimeError):
-    """The state could not be created, restored or exported."""
-
-
 @dataclass(frozen=True)
 class Snapshot:
     """One saved shell state: directory, variable declarations, functions."""
@@ -200,7 +197,7 @@ def kept_variables(declarations: str) -> dict[str, str]:
         if m is None:
             continue
         name, flags = m["name"], m["flags"]
-        if "r" in flags or name in SPECIAL_VARIABLES or name.startswith("__opsbook_") or name == STEP_ID_VARIABLE:
+        if "r" in flags or name in SPECIAL_VARIABLES or name.startswith("__opsbook_") or name == STEP_ID_VAR:
             continue
         kept[name] = statement
     return kept
@@ -315,9 +312,9 @@ class ShellState:
             try:
                 text = resume_from.read_text(encoding="utf-8")
             except OSError as e:
-                raise StateError(f"cannot read the state to resume from: {e}") from None
+                raise ShellStateError(f"cannot read the state to resume from: {e}") from None
             if not text.startswith(STATE_HEADER):
-                raise StateError(f"{resume_from}: not an opsbook shell state file")
+                raise ShellStateError(f"{resume_from}: not an opsbook shell state file")
             self.current = self._run_seed(resume_from)
         else:
             self.current = self._baseline
@@ -339,7 +336,7 @@ class ShellState:
         snapshot = self._markers.parse(done.stdout) if done.returncode == 0 else None
         if snapshot is None:
             where = f" from {resume_from}" if resume_from else ""
-            raise StateError(f"could not set up the shell state{where}: {done.stderr.strip()}")
+            raise ShellStateError(f"could not set up the shell state{where}: {done.stderr.strip()}")
         return snapshot
 
     def step_command(self, code: str) -> list[str]:
@@ -365,7 +362,7 @@ class ShellState:
     def export(self, secret_names: Collection[str]) -> str:
         """The portable state: what the steps changed, without the named secrets."""
         if self.current is None or self._baseline is None:
-            raise StateError("the shell state was not set up")
+            raise ShellStateError("the shell state was not set up")
         base = self._baseline.variables
         changed = {
             name: statement

@@ -27,6 +27,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from opsbook.kernel.protocol import STEP_ID_VAR
+
 FLUSH_INTERVAL = 0.05
 """Seconds output may wait before it is handed on."""
 
@@ -38,7 +40,6 @@ READ_SIZE = 64 * 1024
 _ESCAPED_DRAIN = 0.2
 """Seconds to keep reading after the group is gone, for output of processes outside it."""
 
-STEP_ID_VARIABLE = "OPSBOOK_STEP_ID"
 """In the environment of every step (a new value each time): what marks a process as the step's."""
 
 OutputSink = Callable[[str, str], None]
@@ -181,7 +182,7 @@ def _processes_carrying(entry: bytes) -> list[int]:
 
 def _kill_escaped(step_id: str) -> None:
     """SIGKILL every process left that carries this step's id (it left the group on purpose)."""
-    for pid in _processes_carrying(f"{STEP_ID_VARIABLE}={step_id}".encode()):
+    for pid in _processes_carrying(f"{STEP_ID_VAR}={step_id}".encode()):
         try:
             os.kill(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -203,7 +204,7 @@ class StepProcess:
     ) -> None:
         self._argv = argv
         self.step_id = secrets.token_hex(8)
-        self._env = {**env, STEP_ID_VARIABLE: self.step_id}
+        self._env = {**env, STEP_ID_VAR: self.step_id}
         self._cwd = cwd
         self._kill_grace = kill_grace
         self._sink = sink

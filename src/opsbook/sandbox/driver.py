@@ -31,7 +31,7 @@ from opsbook.sandbox.containers import (
 )
 from opsbook.sandbox.faults import Fault, load_faults
 from opsbook.sandbox.images import ImageBuild, build_levels, build_plan, stale_images
-from opsbook.sandbox.progress import Reporter, Task, reporter
+from opsbook.sandbox.progress import Progress, ProgressFactory, Task, no_progress
 from opsbook.sandbox.settings import (
     DEFAULT_APP_VERSION,
     DEFAULT_PROJECT,
@@ -41,9 +41,9 @@ from opsbook.sandbox.settings import (
     check_project_name,
     env_file_path,
     port_base,
-    read_env_file,
+    read_settings,
     target_env,
-    write_env_file,
+    write_settings,
 )
 
 FAULT_PROFILE = "faults"
@@ -83,7 +83,7 @@ class Sandbox:
         return {name for name, spec in self.services().items() if str(spec.get("restart", "")) == "no"}
 
     def settings(self) -> SandboxSettings:
-        return read_env_file(self.env_file)
+        return read_settings(self.env_file)
 
     def env(self) -> dict[str, str]:
         """Target variables for runbook steps; reads the env file, never starts anything."""
@@ -163,10 +163,13 @@ class Sandbox:
                                "start it (scripts/setup-host.sh starts dockerd) and try again")
 
     # ------------------------------------------------------------------ up
-    def up(self, *, timeout: float = 600, progress: bool = True) -> None:
-        """Build what is missing (base image included), start, wait until every service is healthy."""
+    def up(self, *, timeout: float = 600, progress: ProgressFactory | None = None) -> None:
+        """Build what is missing (base image included), start, wait until every service is healthy.
+
+        `progress` opens the display that shows each task (see `opsbook.cli.progress`); none by default.
+        """
         deadline = time.monotonic() + timeout
-        with reporter(progress) as rep:
+        with (progress or no_progress)() as rep:
             with rep.task("docker engine and compose") as task:
                 self._require_docker()
                 task.update(f"{self.compose()} {self.compose().version}")
@@ -190,11 +193,11 @@ class Sandbox:
                 raise SandboxError(f"{self.env_file} belongs to project {current.project}, not {self.project}")
             settings = current.with_ports(base)
             if settings != current:
-                write_env_file(self.env_file, settings)
+                write_settings(self.env_file, settings)
             return settings
         settings = SandboxSettings.generate(self.project, base)
         self.dir.mkdir(parents=True, exist_ok=True)
-        write_env_file(self.env_file, settings)
+        write_settings(self.env_file, settings)
         return settings
 
     def _check_ports(self, settings: SandboxSettings) -> None:
@@ -215,7 +218,7 @@ class Sandbox:
     def image_plan(self) -> list[ImageBuild]:
         return build_plan(self.compose_spec(), self.dir)
 
-    def _build_images(self, rep: Reporter, deadline: float) -> None:
+    def _build_images(self, rep: Progress, deadline: float) -> None:
         stale = stale_images(self.image_plan(), image_created)
         if not stale:
             with rep.task("images") as task:
@@ -228,7 +231,7 @@ class Sandbox:
             if errors:
                 raise errors[0]  # type: ignore[misc]
 
-    def _build_one(self, rep: Reporter, item: ImageBuild, deadline: float) -> None:
+    def _build_one(self, rep: Progress, item: ImageBuild, deadline: float) -> None:
         with rep.task(f"build {item.image}") as task:
             command = self.compose()
             argv = [*command.argv, "-f", str(self.compose_file), "-p", self.project, "build", item.service]
@@ -257,7 +260,7 @@ class Sandbox:
                 return image.rsplit(":", 1)[1] if ":" in image else None
         return None
 
-    def _start(self, rep: Reporter, settings: SandboxSettings, deadline: float) -> None:
+    def _start(self, rep: Progress, settings: SandboxSettings, deadline: float) -> None:
         version = self.running_app_version() or settings.app_version
         with rep.task("start services") as task:
             result: dict[str, Any] = {}

@@ -1,9 +1,12 @@
-"""Progress of long sandbox work: live rich display on a terminal, plain lines in CI logs."""
+"""How long sandbox work reports its progress: a display of tasks, each with a current detail.
+
+The sandbox only calls these protocols; the terminal displays that implement them live in
+`opsbook.cli.progress`, so nothing here prints.
+"""
 
 from __future__ import annotations
 
-import sys
-import time
+from collections.abc import Callable
 from contextlib import AbstractContextManager, contextmanager
 from typing import Iterator, Protocol
 
@@ -12,9 +15,15 @@ class Task(Protocol):
     def update(self, text: str) -> None: ...
 
 
-class Reporter(Protocol):
+class Progress(Protocol):
+    """A display of long work: one task at a time (or several, from threads), plus notes."""
+
     def task(self, title: str) -> AbstractContextManager[Task]: ...
     def note(self, text: str) -> None: ...
+
+
+ProgressFactory = Callable[[], AbstractContextManager[Progress]]
+"""Opens a display for the length of one piece of work (e.g. `Sandbox.up`) and closes it after."""
 
 
 class _NullTask:
@@ -22,7 +31,9 @@ class _NullTask:
         pass
 
 
-class NullReporter:
+class NullProgress:
+    """Shows nothing."""
+
     @contextmanager
     def task(self, title: str) -> Iterator[Task]:
         yield _NullTask()
@@ -31,84 +42,6 @@ class NullReporter:
         pass
 
 
-class _PlainTask:
-    def __init__(self, title: str) -> None:
-        self.title = title
-        self.last = ""
-        self.last_at = 0.0
-
-    def update(self, text: str) -> None:
-        # Throttled: CI logs get the gist, not every apt line.
-        now = time.monotonic()
-        if text != self.last and now - self.last_at >= 2:
-            print(f"  {self.title}: {text}", file=sys.stderr, flush=True)
-            self.last, self.last_at = text, now
-
-
-class PlainReporter:
-    @contextmanager
-    def task(self, title: str) -> Iterator[Task]:
-        started = time.monotonic()
-        print(f"… {title}", file=sys.stderr, flush=True)
-        try:
-            yield _PlainTask(title)
-        except BaseException:
-            print(f"✗ {title} (failed after {time.monotonic() - started:.1f}s)", file=sys.stderr, flush=True)
-            raise
-        print(f"✓ {title} ({time.monotonic() - started:.1f}s)", file=sys.stderr, flush=True)
-
-    def note(self, text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
-
-
-class RichReporter:
-    """One spinner line per task, ticked off when done; the current detail after the title."""
-
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-
-        self.console = Console(stderr=True)
-        self.progress = Progress(SpinnerColumn(finished_text="[green]✓[/]"), TextColumn("{task.description}"),
-                                 TimeElapsedColumn(), console=self.console, transient=False)
-
-    def __enter__(self) -> "RichReporter":
-        self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.progress.stop()
-
-    @contextmanager
-    def task(self, title: str) -> Iterator[Task]:
-        from rich.markup import escape
-
-        task_id = self.progress.add_task(escape(title), total=1)
-        progress = self.progress
-
-        class _RichTask:
-            def update(self, text: str) -> None:
-                progress.update(task_id, description=f"{escape(title)} [dim]{escape(text[:100])}[/]")
-
-        try:
-            yield _RichTask()
-        except BaseException:
-            progress.update(task_id, description=f"[red]✗ {escape(title)}[/]")
-            progress.stop_task(task_id)
-            raise
-        progress.update(task_id, description=escape(title), completed=1)
-
-    def note(self, text: str) -> None:
-        self.progress.console.print(text, markup=False, highlight=False)
-
-
 @contextmanager
-def reporter(enabled: bool) -> Iterator[Reporter]:
-    """Rich on a terminal, plain lines otherwise, nothing when disabled."""
-    if not enabled:
-        yield NullReporter()
-    elif sys.stderr.isatty():
-        with RichReporter() as rich_reporter:
-            yield rich_reporter
-    else:
-        yield PlainReporter()
+def no_progress() -> Iterator[Progress]:
+    yield NullProgress()

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Mapping
 
 from opsbook.errors import SandboxError
+from opsbook.text import write_atomically
 
 DEFAULT_PROJECT = "opsbook"
 DEFAULT_APP_VERSION = "1.0.0"
@@ -138,15 +139,12 @@ def env_file_path(sandbox_dir: Path, project: str) -> Path:
     return sandbox_dir / (".env" if project == DEFAULT_PROJECT else f".env.{project}")
 
 
-def write_env_file(path: Path, settings: SandboxSettings) -> None:
-    """Write atomically, readable by the owner only (it holds credentials)."""
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(settings.render(), encoding="utf-8")
-    tmp.chmod(0o600)
-    tmp.replace(path)
+def write_settings(path: Path, settings: SandboxSettings) -> None:
+    """Write the env file atomically, readable by the owner only (it holds credentials)."""
+    write_atomically(path, settings.render(), mode=0o600)
 
 
-def read_env_file(path: Path) -> SandboxSettings:
+def read_settings(path: Path) -> SandboxSettings:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:

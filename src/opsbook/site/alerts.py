@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
 
-from opsbook.errors import OpsbookError
-
-
-class AlertRulesError(OpsbookError):
-    """A rule file that is not valid YAML or not a Prometheus rule file."""
+from opsbook.errors import AlertRulesError
 
 
 @dataclass(frozen=True)

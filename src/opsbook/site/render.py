@@ -16,9 +16,12 @@ from datetime import datetime
 
 import yaml
 
-from opsbook.model import SEVERITIES, Prose, Runbook, Step
+from opsbook.run.targets import SANDBOX
+from opsbook.runbook.model import SEVERITIES, Prose, Runbook, Step
+from opsbook.runbook.options import badge_facts
 from opsbook.site.alerts import AlertRule, alert_anchor
-from opsbook.site.status import (
+from opsbook.text import fenced, format_duration, format_time, terminal_text
+from opsbook.verify.status import (
     CaseRecord,
     Freshness,
     StepRecord,
@@ -26,8 +29,6 @@ from opsbook.site.status import (
     VerificationStatus,
     freshness,
 )
-
-DEFAULT_TARGET = "sandbox"
 
 ALERTS_PAGE = "alerts/index.md"
 SERVICES_PAGE = "services/index.md"
@@ -92,8 +93,6 @@ _INLINE_ENTITIES = {c: f"&#{ord(c)};" for c in "\\`*_[]{}|<>&#!~\""}
 # HTML needs & < > (and quotes); Markdown preprocessors that see raw HTML blocks need the fence
 # characters ` and ~; braces keep template syntax inert. Inline Markdown does not run in raw HTML.
 _PRE_ENTITIES = {c: f"&#{ord(c)};" for c in "&<>\"'`~{}\\"}
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
 def code(text: str) -> str:
@@ -106,13 +105,6 @@ def inline(text: str) -> str:
     return "".join(_INLINE_ENTITIES.get(c, c) for c in text.replace("\n", " "))
 
 
-def terminal_text(text: str) -> str:
-    """What a terminal would have shown: colour codes dropped, carriage-return rewrites applied."""
-    text = _ANSI.sub("", text.replace("\r\n", "\n"))
-    lines = [line.rsplit("\r", 1)[-1] if "\r" in line else line for line in text.split("\n")]
-    return _CONTROL.sub("", "\n".join(lines))
-
-
 def pre_html(text: str) -> str:
     """Recorded output as the inside of `<pre><code>`: every character that any Markdown,
     HTML or template syntax could use is an entity, so the text can only ever be text."""
@@ -120,10 +112,8 @@ def pre_html(text: str) -> str:
 
 
 def fence(source: str, language: str) -> str:
-    """A fenced code block that the source cannot close early."""
-    longest = max((len(m) for m in re.findall(r"`+", source)), default=0)
-    ticks = "`" * max(3, longest + 1)
-    return f"{ticks}{language}\n{source.rstrip(chr(10))}\n{ticks}"
+    """A fenced code block that the source cannot close early (no newline after it)."""
+    return fenced(source.rstrip("\n"), language).rstrip("\n")
 
 
 def link(from_page: str, to_page: str, anchor: str = "") -> str:
@@ -136,23 +126,12 @@ def front_matter(meta: dict[str, object]) -> str:
     return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n"
 
 
-def when(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%d %H:%M UTC")
-
-
 def day(moment: datetime) -> str:
     return moment.strftime("%Y-%m-%d")
 
 
 def short_commit(commit: str | None) -> str:
     return commit[:10] if commit else ""
-
-
-def duration(seconds: float) -> str:
-    if seconds < 60:
-        return f"{seconds:.1f} s"
-    minutes, rest = divmod(int(round(seconds)), 60)
-    return f"{minutes} min {rest} s"
 
 
 def badge(kind: str, text: str, title: str = "") -> str:
@@ -183,7 +162,7 @@ def freshness_badge(state: Freshness, verification: Verification | None) -> str:
 
 
 def run_command(runbook: Runbook) -> str:
-    target = DEFAULT_TARGET if not runbook.targets or DEFAULT_TARGET in runbook.targets else runbook.targets[0]
+    target = SANDBOX if not runbook.targets or SANDBOX in runbook.targets else runbook.targets[0]
     parts = ["opsbook", "run", runbook.id, "--target", target]
     for param in runbook.params:
         if param.default is None:
@@ -277,7 +256,7 @@ def _verification_note(
             f"    proved against the sandbox. {verify_cmd} runs every step against it.\n"
         )
     commit = short_commit(verification.commit)
-    at = f"on {when(verification.verified_at)}" + (f" at commit {code(commit)}" if commit else "")
+    at = f"on {format_time(verification.verified_at)}" + (f" at commit {code(commit)}" if commit else "")
     lines: list[str] = []
     if state is Freshness.FAILED:
         lines.append(f'!!! failure "Verification failed {at}"\n')
@@ -294,7 +273,7 @@ def _verification_note(
         lines.append(f'!!! success "Verified {at}"\n')
     for case in verification.cases:
         lines.append("    " + _case_line(case, runbook, verification.message) + "\n")
-    lines.append(f"    Verification took {duration(verification.duration)}.\n")
+    lines.append(f"    Verification took {format_duration(verification.duration)}.\n")
     return "\n".join(lines)
 
 
@@ -333,22 +312,8 @@ def _how_to_run(runbook: Runbook) -> str:
 
 
 def step_badges(runbook: Runbook, step: Step, record: StepRecord | None) -> list[str]:
-    opts = step.options
-    badges: list[str] = []
-    if opts.role is not None:
-        badges.append(badge(f"role-{opts.role.value}", opts.role.value, "role"))
-    if opts.destructive:
-        badges.append(badge("destructive", "destructive", "asks for typed confirmation outside the sandbox"))
-    badges.append(badge("timeout", f"timeout {runbook.step_timeout(step)} s", "stopped after this long"))
-    if opts.expect != 0:
-        badges.append(badge("expect", f"expects exit {opts.expect}"))
-    if opts.retry is not None:
-        badges.append(badge("retry", f"retry {opts.retry.attempts}× every {opts.retry.delay:g} s"))
-    if opts.targets:
-        badges.append(badge("targets", "targets: " + ", ".join(opts.targets)))
-    if opts.ci == "skip":
-        reason = f": {opts.ci_reason}" if opts.ci_reason else ""
-        badges.append(badge("ci-skip", f"CI skips{reason}"))
+    """The step's option badges, then what CI saw of it."""
+    badges = [badge(b.kind, b.label, b.title) for b in badge_facts(step, runbook.step_timeout(step))]
     if record is not None:
         badges.append(badge(f"ci-{record.status}", f"CI: {record.status.replace('_', ' ')}"))
     return badges
@@ -392,10 +357,10 @@ def ci_output(record: StepRecord, verification: Verification) -> str:
     if record.exit_status is not None:
         facts.append(f"exit {record.exit_status}")
     if record.status not in ("skipped", "not_run"):
-        facts.append(duration(record.duration))
+        facts.append(format_duration(record.duration))
     if record.attempts > 1:
         facts.append(f"{record.attempts} attempts")
-    summary = f"Output in CI on {when(verification.verified_at)} · " + " · ".join(facts)
+    summary = f"Output in CI on {format_time(verification.verified_at)} · " + " · ".join(facts)
     is_open = " open" if record.status in ("failed", "timed_out", "interrupted") else ""
     body = pre_html(record.output) if record.output else ""
     reason = (

@@ -1,0 +1,357 @@
+"""The `opsbook` command group and its small commands; `entry()` maps every error to an exit status.
+
+Exit status: 0 all passed · 1 a step failed or timed out · 2 usage or format error ·
+130 interrupted. `sandbox` and `verify` live in their own modules, imported when used.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, NoReturn
+
+import click
+from rich import box
+from rich.markdown import Markdown
+from rich.table import Table
+from rich.text import Text
+
+from opsbook import __version__
+from opsbook.cli.console import make_console
+from opsbook.errors import OpsbookError, RunbookFormatError, SandboxError, UsageError
+from opsbook.run.events import RunStatus
+
+if TYPE_CHECKING:
+    from opsbook.run.targets import Target
+    from opsbook.runbook.model import Runbook
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_FOR_RUN = {RunStatus.PASSED: EXIT_OK, RunStatus.FAILED: EXIT_FAILED, RunStatus.INTERRUPTED: EXIT_INTERRUPTED}
+
+console = make_console()
+errors = make_console(stderr=True)
+
+
+def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
+    errors.print(Text.assemble(("error:", "error"), " ", message), soft_wrap=True)
+    sys.exit(code)
+
+
+def root_dir() -> Path:
+    from opsbook.runbook.discover import project_root
+
+    return project_root()
+
+
+class _Commands(click.Group):
+    """The `opsbook` group; `sandbox` and `verify` are imported only when used (fast start)."""
+
+    lazy = {"sandbox": ("opsbook.cli.sandbox", "sandbox"), "verify": ("opsbook.cli.verify", "verify")}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted([*super().list_commands(ctx), *self.lazy])
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            module, attribute = self.lazy[cmd_name]
+            command: click.Command = getattr(importlib.import_module(module), attribute)
+            return command
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(__version__, prog_name="opsbook")
+def main() -> None:
+    """Executable runbooks: read them, step through them, verify them.
+
+    \b
+    A runbook is a Markdown file (jupytext) whose ```bash fences are steps.
+    Start with:
+      opsbook list                          what runbooks there are
+      opsbook search WorkerQueueBackedUp    find the one for an alert
+      opsbook show incidents/worker-queue-backed-up
+      opsbook run incidents/worker-queue-backed-up          step by step, on the sandbox
+      opsbook run deployment/deploy --target staging --param VERSION=1.1.0
+    """
+
+
+# --- run ----------------------------------------------------------------------------------
+
+
+def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
+    params: dict[str, str] = {}
+    for item in values:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{item!r} is not NAME=VALUE", param_hint="--param")
+        params[key] = value
+    return params
+
+
+@main.command()
+@click.argument("runbook")
+@click.option("--target", "-t", default="sandbox", show_default=True, help="Where the steps run (see opsbook.toml).")
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE", help="Set a runbook parameter (repeatable).")
+@click.option("--yes", "-y", is_flag=True, help="Run every step without asking (destructive steps outside the sandbox still ask).")
+@click.option("--step", "only_step", metavar="NAME", help="Run only this step.")
+@click.option("--from", "from_step", metavar="NAME", help="Start at this step.")
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False, path_type=Path), metavar="RECORD_DIR",
+              help="Continue a stopped or failed run at its first step that did not pass, with its shell state.")
+@click.option("--record-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+              help="Where to write the record (default .opsbook/runs/<UTC time>-<runbook>).")
+@click.option("--project", metavar="NAME", help="Sandbox compose project (two sandboxes side by side).")
+@click.option("--output-cap", type=int, metavar="BYTES",
+              help="Cap on each of a step's stdout and stderr (default 1 MB each).")
+def run(runbook: str, target: str, params: tuple[str, ...], yes: bool, only_step: str | None, from_step: str | None,
+        resume_dir: Path | None, record_dir: Path | None, project: str | None, output_cap: int | None) -> None:
+    """Step through RUNBOOK (an id like incidents/db-down, or a path).
+
+    Each step shows its prose and command, then asks: run, skip or quit. Output streams
+    live; Ctrl-C interrupts the running step (then retry, skip or quit); a second Ctrl-C
+    quits. Every run writes a record (transcript.md, events.jsonl, executed.ipynb), updated
+    after every step.
+
+    \b
+    Examples:
+      opsbook run incidents/worker-queue-backed-up
+      opsbook run deployment/deploy --yes --param VERSION=1.1.0
+      opsbook run deployment/deploy --step health-check
+      opsbook run deployment/deploy --resume .opsbook/runs/20261126T031500Z-deployment-deploy
+      opsbook run database/backup-restore --target staging --param PGPASSWORD=...
+
+    Exit status: 0 all passed, 1 a step failed or timed out, 2 usage or format error,
+    130 interrupted.
+    """
+    from opsbook.cli.live import LiveView, TerminalPrompt, has_terminal
+    from opsbook.record.writer import EVENTS_FILE, RecordWriter, default_record_dir, load_record
+    from opsbook.run.runner import RunOptions, run_runbook
+    from opsbook.run.targets import load_target
+    from opsbook.runbook.discover import resolve_runbook
+
+    root = root_dir()
+    book = resolve_runbook(runbook, root)
+    previous = None
+    if resume_dir is not None:
+        if record_dir is not None and record_dir != resume_dir:
+            raise UsageError("--resume continues the record it names; leave out --record-dir")
+        if not (resume_dir / EVENTS_FILE).is_file():
+            raise UsageError(f"{resume_dir} holds no run record ({EVENTS_FILE}); give the directory a run wrote")
+        previous = tuple(load_record(resume_dir))
+        record_dir = resume_dir
+    record_dir = record_dir or default_record_dir(root, book.id, datetime.now(timezone.utc))
+    record_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        tgt = load_target(target, root, project)
+    except SandboxError as exc:
+        raise UsageError(f"{exc}") from exc
+    interactive = has_terminal()
+    view = LiveView(book, console, show_prose=interactive and not yes)
+    prompt = TerminalPrompt(view, console) if interactive else None
+    if not interactive and not yes:
+        raise UsageError("no terminal to ask on: add --yes to run every step without asking")
+    _warn_refused_secrets(book, tgt, _parse_params(params))
+    options = RunOptions(target=tgt, params=_parse_params(params), assume_yes=yes, only_step=only_step,
+                         from_step=from_step, record_dir=record_dir, previous=previous, output_cap=output_cap)
+    with RecordWriter(record_dir, book) as record:
+        result = run_runbook(book, options, [record, view], prompt)
+    console.print(f"Record: [bold]{record_dir}[/bold] (transcript.md, events.jsonl, executed.ipynb)")
+    if result.status is not RunStatus.PASSED and not options.resume:
+        console.print(f"Resume with: opsbook run {book.id} --resume {record_dir}")
+    sys.exit(EXIT_FOR_RUN[result.status])
+
+
+def _warn_refused_secrets(book: Runbook, target: Target, params: dict[str, str]) -> None:
+    """Secrets under 4 characters are not masked (they would mask everything): say so."""
+    from opsbook.run.redact import Masker, refusal_message
+    from opsbook.run.runner import secret_values
+
+    given = {p.name: params.get(p.name, p.default or "") for p in book.params}
+    for name in Masker(secret_values(book, target, given)).refused:
+        errors.print(Text.assemble(("warning:", "warning"), " ", refusal_message(name)))
+
+
+# --- lint, list, show, search -------------------------------------------------------------
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+def lint(paths: tuple[Path, ...]) -> None:
+    """Check runbook files for format errors (all of them, with file and line).
+
+    PATHS are files or directories (default: runbooks/). Problems are printed as
+    path:line: message, each with a hint; exit status 2 if there are any, 0 if clean.
+
+    \b
+    Examples:
+      opsbook lint
+      opsbook lint runbooks/incidents/db-down.md
+    """
+    from opsbook.runbook.discover import runbook_files
+    from opsbook.runbook.discover import load_runbook
+
+    files = runbook_files(list(paths) or [root_dir() / "runbooks"])
+    if not files:
+        raise UsageError("no runbook files found")
+    bad = 0
+    for path in files:
+        try:
+            load_runbook(path)
+        except RunbookFormatError as exc:
+            bad += 1
+            for problem in exc.problems:
+                errors.print(Text(str(problem)), soft_wrap=True)
+    summary = f"{len(files)} file(s) checked, {bad} with problems"
+    if bad:
+        errors.print(summary, style="error")
+        sys.exit(EXIT_USAGE)
+    console.print(summary, style="good")
+
+
+def _catalogue() -> list:
+    from opsbook.runbook.discover import find_runbooks
+
+    runbooks_dir = root_dir() / "runbooks"
+    if not runbooks_dir.is_dir():
+        raise UsageError(f"no runbooks/ directory at {root_dir()} (set OPSBOOK_ROOT or cd into the project)")
+    return find_runbooks(runbooks_dir)
+
+
+@main.command(name="list")
+@click.option("--tag", help="Only runbooks with this tag.")
+@click.option("--service", help="Only runbooks for this service.")
+@click.option("--alert", help="Only runbooks answering this alert.")
+def list_runbooks(tag: str | None, service: str | None, alert: str | None) -> None:
+    """List runbooks: id, title, severity, alerts, services, steps.
+
+    \b
+    Examples:
+      opsbook list
+      opsbook list --alert WorkerQueueBackedUp
+      opsbook list --service postgres
+    """
+    from opsbook.runbook.catalog import filter_runbooks
+
+    runbooks = sorted(filter_runbooks(_catalogue(), tag=tag, service=service, alert=alert),
+                      key=lambda rb: (rb.severity, rb.id))
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("id", no_wrap=True)  # what people copy into `opsbook run`: never broken
+    table.add_column("sev", no_wrap=True)
+    table.add_column("steps", no_wrap=True, justify="right")
+    table.add_column("title", ratio=3)
+    table.add_column("alerts", ratio=2, overflow="fold")
+    table.add_column("services", ratio=2)
+    for rb in runbooks:
+        table.add_row(rb.id, rb.severity, str(len(rb.steps)), rb.title, ", ".join(rb.alerts), ", ".join(rb.services))
+    console.print(table)
+    if not runbooks:
+        console.print("no runbook matches", style="warning")
+
+
+@main.command()
+@click.argument("runbook")
+def show(runbook: str) -> None:
+    """Print RUNBOOK readably in the terminal (for when the site is down).
+
+    \b
+    Example:
+      opsbook show incidents/worker-queue-backed-up
+    """
+    from opsbook.cli.console import StepHeader
+    from opsbook.runbook.discover import resolve_runbook
+    from opsbook.runbook.model import Step
+
+    book = resolve_runbook(runbook, root_dir())
+    console.print(Text(book.title, style="runbook.title"))
+    meta = [f"id {book.id}", book.severity]
+    if book.owner:
+        meta.append(f"owner {book.owner}")
+    if book.services:
+        meta.append("services " + ", ".join(book.services))
+    if book.alerts:
+        meta.append("alerts " + ", ".join(book.alerts))
+    console.print(" · ".join(meta), style="meta")
+    if book.summary:
+        console.print(book.summary)
+    for p in book.params:
+        console.print(f"  param [bold]{p.name}[/bold]" + (f" (default {p.default})" if p.default is not None else " (required)")
+                      + (" [secret]" if p.secret else "") + (f": {p.help}" if p.help else ""))
+    for cell in book.cells:
+        if isinstance(cell, Step):
+            header = StepHeader(cell, len(book.steps), book.step_timeout(cell))
+            console.print(header)
+            console.print(header.command())
+        else:
+            console.print(Markdown(cell.text))
+    console.print(f"\nStep through it: [bold]opsbook run {book.id}[/bold]")
+
+
+@main.command()
+@click.argument("query", nargs=-1, required=True)
+def search(query: tuple[str, ...]) -> None:
+    """Full-text search over runbooks: titles, alerts, prose, step names and commands.
+
+    \b
+    Examples:
+      opsbook search WorkerQueueBackedUp
+      opsbook search pg_dump
+      opsbook search rollback health
+    """
+    from opsbook.runbook.catalog import search as search_runbooks
+
+    hits = search_runbooks(_catalogue(), " ".join(query))
+    if not hits:
+        console.print(f"no runbook mentions {' '.join(query)!r}", style="warning")
+        sys.exit(EXIT_FAILED)
+    table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
+    table.add_column("id", no_wrap=True)
+    table.add_column("title", ratio=2)
+    table.add_column("sev", no_wrap=True)
+    table.add_column("matched in", ratio=2)
+    table.add_column("context", ratio=3, overflow="fold")
+    for hit in hits:
+        table.add_row(hit.runbook.id, hit.runbook.title, hit.runbook.severity, hit.where, hit.context)
+    console.print(table)
+
+
+@main.group()
+def kernel() -> None:
+    """The opsbook shell kernel (kernelspec opsbook-bash) for Jupyter."""
+
+
+@kernel.command(name="install")
+def kernel_install() -> None:
+    """Register the opsbook-bash kernelspec in this environment (done automatically on first run).
+
+    \b
+    Example:
+      opsbook kernel install && jupyter lab runbooks/
+    """
+    from opsbook.kernel.install import ensure_kernelspec
+
+    console.print(f"kernelspec opsbook-bash installed in {ensure_kernelspec()}")
+
+
+def entry() -> None:
+    """Console script: run the CLI and map errors to exit codes."""
+    try:
+        main.main(standalone_mode=False)
+    except click.exceptions.Abort:
+        errors.print("aborted")
+        sys.exit(EXIT_INTERRUPTED)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(EXIT_USAGE)
+    except KeyboardInterrupt:
+        errors.print("interrupted")
+        sys.exit(EXIT_INTERRUPTED)
+    except RunbookFormatError as exc:
+        for problem in exc.problems:
+            errors.print(Text(str(problem)), soft_wrap=True)
+        sys.exit(EXIT_USAGE)
+    except UsageError as exc:
+        fail(str(exc), EXIT_USAGE)
+    except OpsbookError as exc:
+        fail(str(exc), EXIT_FAILED)
+    sys.exit(EXIT_OK)

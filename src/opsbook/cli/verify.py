@@ -1,0 +1,222 @@
+"""`opsbook verify`: the command line and the terminal display of a verification (no logic)."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from opsbook.cli.console import make_console
+from opsbook.cli.progress import progress_display
+from opsbook.errors import OpsbookError, UsageError
+from opsbook.run.events import Event, Listener, StepFinished, StepStarted, StepStatus
+from opsbook.runbook.model import Runbook
+from opsbook.text import format_duration
+from opsbook.verify.result import RunbookVerification
+
+_MARKS = {
+    StepStatus.PASSED: "[green]✓[/]",
+    StepStatus.FAILED: "[red]✗[/]",
+    StepStatus.TIMED_OUT: "[red]⏱[/]",
+    StepStatus.INTERRUPTED: "[yellow]![/]",
+    StepStatus.SKIPPED: "[dim]-[/]",
+    StepStatus.NOT_RUN: "[dim]·[/]",
+}
+
+
+class _StepLines:
+    """Runner listener: one line per step as it starts (live terminals) and as it ends."""
+
+    def __init__(self, display: TerminalReporter, runbook: Runbook, case: str) -> None:
+        self.display, self.runbook, self.case = display, runbook, case
+        self.total = len(runbook.steps)
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, StepStarted):
+            attempt = f" (attempt {event.attempt})" if event.attempt > 1 else ""
+            self.display.status(f"{self.runbook.id} [{self.case}]: step {event.index}/{self.total} "
+                                f"{event.name}{attempt}")
+        elif isinstance(event, StepFinished):
+            r = event.result
+            detail = f" — {r.reason}" if r.reason and r.status is not StepStatus.PASSED else ""
+            self.display.line(f"    {_MARKS[r.status]} {escape(r.name)} [dim]{format_duration(r.duration)}{escape(detail)}[/]")
+
+
+class TerminalReporter:
+    """Progress on the terminal: what runs now (a spinner on a live terminal), then a line per step."""
+
+    def __init__(self, console: Console, total: int) -> None:
+        self.console = console
+        self.total = total
+        self.done = 0
+        # Started with the first runbook: the sandbox shows its own live progress while it comes up.
+        self._status: Any = None
+
+    def stop(self) -> None:
+        if self._status is not None:
+            self._status.stop()
+
+    def status(self, text: str) -> None:
+        if self._status is not None:
+            self._status.update(f"[{self.done + 1}/{self.total}] {escape(text)}")
+
+    def line(self, markup: str) -> None:
+        self.console.print(markup)
+
+    # Reporter protocol
+
+    def runbook_started(self, runbook: Runbook) -> None:
+        if self._status is None and self.console.is_terminal:
+            self._status = self.console.status("", spinner="dots")
+            self._status.start()
+        cases = f" ({len(runbook.verify)} cases)" if len(runbook.verify) > 1 else ""
+        self.line(f"[bold]{escape(runbook.id)}[/]{cases} [dim]{escape(runbook.title)}[/]")
+
+    def phase(self, runbook: Runbook, case: str, text: str) -> None:
+        self.status(f"{runbook.id} [{case}]: {text}")
+        if text != "steps":
+            self.line(f"  [dim]{escape(case)}: {escape(text)}[/]")
+
+    def listener(self, runbook: Runbook, case: str) -> Listener:
+        return _StepLines(self, runbook, case)
+
+    def runbook_finished(self, verification: RunbookVerification) -> None:
+        self.done += 1
+        mark = "[green]passed[/]" if verification.passed else "[red]FAILED[/]"
+        self.line(f"  {mark} in {format_duration(verification.duration)}")
+        if not verification.passed:
+            for line in verification.message.splitlines():
+                self.line(f"  [red]{escape(line)}[/]")
+
+
+def summary_table(verifications: list[RunbookVerification] | tuple[RunbookVerification, ...]) -> Table:
+    table = Table(title="opsbook verify", title_justify="left")
+    for column in ("runbook", "case", "result", "steps", "time", "what failed"):
+        table.add_column(column, overflow="fold")
+    for v in verifications:
+        for case in v.cases:
+            passed = sum(1 for s in case.steps if s.status is StepStatus.PASSED)
+            skipped = sum(1 for s in case.steps if s.status is StepStatus.SKIPPED)
+            steps = f"{passed}/{len(case.steps)}" + (f" ({skipped} skipped)" if skipped else "")
+            result = "[green]passed[/]" if case.passed else "[red]failed[/]"
+            first = case.message.splitlines()[0] if case.message else ""
+            table.add_row(escape(v.runbook_id), escape(case.case), result, steps, format_duration(case.duration),
+                          escape(first))
+    return table
+
+
+EPILOG = """\b
+Examples:
+  opsbook verify                              every runbook under runbooks/
+  opsbook verify runbooks/incidents           one folder
+  opsbook verify --shard 2/3                  a third of them, in their own sandbox
+  opsbook verify --keep-sandbox               leave the sandbox up to look around
+  opsbook verify --merge build/verify/shard-*/     combine shard results
+
+\b
+For each runbook (and each of its `verify:` cases): reset the sandbox; if it
+names a scenario, check its diagnose steps fail on the healthy sandbox, inject
+the fault and wait for its alerts to fire; run every step (ci="skip" steps are
+recorded as skipped); then check the sandbox is healthy and the alerts resolved.
+
+\b
+Writes to --out (default build/verify/, per shard build/verify/shard-I-of-N/):
+  junit.xml      one testsuite per runbook, one testcase per step and check
+  status.json    what the site shows (schema opsbook-status/1, docs/ci.md)
+  notebooks/     one executed notebook per runbook (and case)
+  records/       transcript.md, events.jsonl per runbook and case
+
+\b
+Exit status: 0 every runbook passed, 1 a verification failed,
+2 usage error or a runbook that cannot be read."""
+
+
+@click.command("verify", epilog=EPILOG)
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
+@click.option("--shard", metavar="I/N", help="Verify shard I of N (a stable share of the runbooks, own sandbox).")
+@click.option("--junit", "junit", type=click.Path(dir_okay=False, path_type=Path),
+              help="JUnit XML file [default: OUT/junit.xml].")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
+              help="Results directory [default: build/verify].")
+@click.option("--keep-sandbox", is_flag=True, help="Leave the sandbox running afterwards.")
+@click.option("--project", metavar="NAME",
+              help="Sandbox compose project [default: opsbook-verify, or opsbook-shard-I-of-N].")
+@click.option("--alert-timeout", type=float, default=180.0, show_default=True, metavar="SECONDS",
+              help="How long to wait for alerts to fire after the fault, and to resolve after the steps.")
+@click.option("--merge", is_flag=True,
+              help="PATHs are status.json files (or folders holding one) of shards: merge them into OUT/status.json.")
+def verify(paths: tuple[Path, ...], shard: str | None, junit: Path | None, out: Path | None, keep_sandbox: bool,
+           project: str | None, alert_timeout: float, merge: bool) -> None:
+    """Prove runbooks against the disposable docker compose sandbox.
+
+    PATH is a runbook file or a folder of runbooks (default: runbooks/).
+    """
+    from opsbook.runbook.discover import project_root
+    from opsbook.verify.shard import Shard
+    from opsbook.verify.suite import VerifyRequest, run_verification, select
+
+    console = make_console()
+    root = project_root()
+    try:
+        if merge:
+            if not paths or shard:
+                raise UsageError("--merge takes the shards' status.json files as PATHs, and no --shard")
+            _merge(paths, (out or root / "build" / "verify") / "status.json", console)
+            return
+        request = VerifyRequest(root=root, paths=tuple(paths), out=out, junit=junit,
+                                shard=Shard.parse(shard) if shard else None, project=project,
+                                keep_sandbox=keep_sandbox, alert_timeout=alert_timeout)
+    except UsageError as exc:
+        raise click.UsageError(str(exc)) from exc
+    started = time.monotonic()
+    try:
+        runbooks, unreadable, listed = select(request)
+    except OpsbookError as exc:
+        raise click.UsageError(str(exc)) from exc
+    total = len(runbooks)
+    if request.shard is not None:
+        console.print(f"shard {request.shard}: {total} of {listed} runbooks, "
+                      f"sandbox project {request.sandbox_project}")
+    display = TerminalReporter(console, total)
+    try:
+        outcome = run_verification(request, reporter=display, up_progress=progress_display,
+                                   selection=(runbooks, unreadable))
+    finally:
+        display.stop()
+    if outcome.verifications:
+        console.print(summary_table(list(outcome.verifications)))
+    elif request.shard is not None:
+        console.print(f"no runbooks fall in shard {request.shard}; nothing to verify")
+    else:
+        console.print("no runbooks found")
+    failed = sum(1 for v in outcome.verifications if not v.passed)
+    elapsed = time.monotonic() - started
+    verdict = "[green]all passed[/]" if not failed else f"[red]{failed} of {len(outcome.verifications)} failed[/]"
+    console.print(f"{verdict} in {format_duration(elapsed)} — JUnit: {outcome.junit}, status: {outcome.status}")
+    raise SystemExit(outcome.exit_status)
+
+
+def _merge(files: tuple[Path, ...], target: Path, console: Console) -> None:
+    from opsbook.verify.status import merge_status, write_status
+
+    documents = []
+    files = tuple(p / "status.json" if p.is_dir() else p for p in files)
+    for path in files:
+        try:
+            documents.append(json.loads(path.read_text(encoding="utf-8")))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"{path}: not a readable status.json ({exc})") from exc
+    try:
+        merged = merge_status(documents)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from exc
+    write_status(target, merged)
+    failed = [rid for rid, entry in merged["runbooks"].items() if entry["result"] != "passed"]
+    console.print(f"merged {len(files)} status files, {len(merged['runbooks'])} runbooks "
+                  f"({len(failed)} failed) into {target}")

@@ -1,1 +1,0 @@
-"""Running runbooks: kernel session, runner, and the events they emit."""

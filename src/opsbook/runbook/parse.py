@@ -1,0 +1,389 @@
+"""Runbook text → frozen model objects; the only place raw metadata is interpreted.
+
+A runbook is jupytext Markdown. The YAML header holds jupytext's `jupyter:` block and an
+`opsbook:` block; steps are ```bash fences whose info string carries options in jupytext's
+key=value (JSON values) syntax. Every problem found is collected with its line and a hint,
+then raised together as one RunbookFormatError, so `opsbook lint` can show them all at once.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jupytext.cell_metadata import text_to_metadata
+
+from opsbook.errors import FormatProblem, RunbookFormatError
+from opsbook.kernel.protocol import KERNEL_NAME, LANGUAGE
+from opsbook.runbook.model import (
+    FORMAT_VERSION,
+    SEVERITIES,
+    Cell,
+    Param,
+    Prose,
+    Runbook,
+    Step,
+    VerifyCase,
+)
+from opsbook.runbook.options import positive_int, read_step_options, string_list, unknown_key_hint
+
+STEP_LANGUAGES = {KERNEL_NAME: LANGUAGE}
+"""Kernel name → the fence language whose cells are steps for that kernel."""
+
+HEADER_KEYS = ("format", "title", "summary", "owner", "severity", "services", "alerts", "tags",
+               "scenario", "targets", "params", "timeout", "verify")
+PARAM_KEYS = ("default", "help", "secret")
+VERIFY_KEYS = ("case", "params", "scenario")
+PARAM_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
+YAML11_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
+SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: parsing is on the site's hot path
+
+
+@functools.lru_cache(maxsize=1)
+def _code_languages() -> frozenset[str]:
+    """Fence languages jupytext turns into code cells (the rest stay Markdown)."""
+    try:
+        from jupytext.languages import _JUPYTER_LANGUAGES  # the list jupytext itself uses
+    except ImportError:  # pragma: no cover - older/newer jupytext
+        return frozenset({"bash", "sh", "python", "python3", "R", "sql", "js", "javascript"})
+    return frozenset(lang.lower() for lang in _JUPYTER_LANGUAGES)
+
+
+@dataclass(frozen=True)
+class _Fence:
+    """A fenced block found in the raw text: where it opens and closes, and its info string."""
+
+    line: int  # 1-based line of the opening fence
+    end: int  # 1-based line of the closing fence (or last line if unclosed)
+    language: str
+    info: str
+    body: str
+
+
+class _Problems:
+    """Collects FormatProblems for one file."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.items: list[FormatProblem] = []
+
+    def add(self, line: int, message: str, hint: str = "") -> None:
+        self.items.append(FormatProblem(self.path, line, message, hint))
+
+
+def parse_runbook(text: str, path: Path, rid: str) -> Runbook:
+    """Parse runbook text; raise RunbookFormatError listing every problem found."""
+    problems = _Problems(Path(path))
+    lines = text.splitlines()
+    header, body_start = _split_header(lines, problems)
+    fields = _read_header(header, problems) if header is not None else {}
+    kernel = fields.pop("kernel", KERNEL_NAME)
+    cells = _read_cells(lines, body_start, kernel, problems)
+    if problems.items:
+        raise RunbookFormatError(sorted(problems.items, key=lambda p: p.line))
+    return Runbook(id=rid, path=Path(path), kernel=kernel, cells=tuple(cells), **fields)
+
+
+# --- header -------------------------------------------------------------------------------
+
+
+def _split_header(lines: list[str], problems: _Problems) -> tuple[str | None, int]:
+    """Return the YAML header text and the 0-based index of the first body line."""
+    if not lines or lines[0].strip() != "---":
+        problems.add(1, "no YAML header: a runbook starts with a `---` line and an `opsbook:` block",
+                     "see docs/authoring.md for a minimal runbook header")
+        return None, 0
+    for i in range(1, len(lines)):
+        if lines[i].strip() == "---":
+            return "\n".join(lines[1:i]), i + 1
+    problems.add(1, "the YAML header is not closed", "end the header with a line holding only `---`")
+    return None, len(lines)
+
+
+def _read_header(header: str, problems: _Problems) -> dict[str, Any]:
+    """Validate the header; return the Runbook fields it sets (plus "kernel")."""
+    offset = 1  # header text starts on line 2 of the file
+    try:
+        root = yaml.compose(header, Loader=SafeLoader)
+        data = yaml.load(header, Loader=SafeLoader)
+    except yaml.YAMLError as exc:
+        # The construct that was left open (context) is where the author must look first.
+        mark = getattr(exc, "context_mark", None) or getattr(exc, "problem_mark", None)
+        line = mark.line + 1 + offset if mark else 1
+        problem = getattr(exc, "problem", None) or str(exc)
+        context = getattr(exc, "context", None)
+        where = getattr(exc, "problem_mark", None)
+        if context and where is not None and where.line + 1 + offset != line:
+            problem += f" on line {where.line + 1 + offset} ({context} that starts here)"
+        problems.add(line, f"malformed YAML header: {problem}",
+                     "check indentation and quoting; strings containing `: ` or `#` need quotes")
+        return {}
+    if not isinstance(root, yaml.MappingNode) or not isinstance(data, dict):
+        problems.add(2, "the YAML header must be a mapping with an `opsbook:` key")
+        return {}
+    _reject_yaml11_booleans(root, offset, problems)
+    nodes = _mapping_nodes(root, offset, problems)
+    fields: dict[str, Any] = {}
+    for key in nodes:
+        if key not in ("jupyter", "opsbook"):
+            problems.add(nodes[key][0], f"unknown header key `{key}`",
+                         "runbook settings go under `opsbook:`; jupytext's go under `jupyter:`")
+    kernelspec = ((data.get("jupyter") or {}).get("kernelspec") or {}) if isinstance(data.get("jupyter"), dict) else {}
+    kernel = kernelspec.get("name", KERNEL_NAME) if isinstance(kernelspec, dict) else KERNEL_NAME
+    if kernel not in STEP_LANGUAGES:
+        line = nodes.get("jupyter", (2, None))[0]
+        problems.add(line, f"unknown kernel `{kernel}`",
+                     f"use kernelspec name {', '.join(STEP_LANGUAGES)}")
+        kernel = KERNEL_NAME
+    fields["kernel"] = kernel
+    if "opsbook" not in nodes:
+        problems.add(2, "missing `opsbook:` block in the header", "add `opsbook:` with `format: 1` and `title:`")
+        return fields
+    line, node = nodes["opsbook"]
+    if not isinstance(node, yaml.MappingNode):
+        problems.add(line, "`opsbook:` must be a mapping of settings")
+        return fields
+    fields.update(_read_opsbook_block(data["opsbook"], _mapping_nodes(node, offset, problems), line, problems))
+    return fields
+
+
+def _mapping_nodes(node: yaml.MappingNode, offset: int, problems: _Problems) -> dict[str, tuple[int, yaml.Node]]:
+    """Key → (line, value node) for a mapping node; duplicate keys are reported."""
+    out: dict[str, tuple[int, yaml.Node]] = {}
+    for key_node, value_node in node.value:
+        key = str(key_node.value)
+        line = key_node.start_mark.line + 1 + offset
+        if key in out:
+            problems.add(line, f"duplicate key `{key}` (first on line {out[key][0]})", "keep one of them")
+        out[key] = (line, value_node)
+    return out
+
+
+def _reject_yaml11_booleans(node: yaml.Node, offset: int, problems: _Problems) -> None:
+    """`no`, `yes`, `on`, `off` silently become booleans in YAML 1.1; refuse them."""
+    if isinstance(node, yaml.ScalarNode):
+        if node.tag == "tag:yaml.org,2002:bool" and not node.style and node.value.lower() in YAML11_BOOL_WORDS:
+            problems.add(node.start_mark.line + 1 + offset,
+                         f"`{node.value}` is read as a boolean by YAML 1.1",
+                         f'write true or false, or quote it ("{node.value}") if you meant text')
+    elif isinstance(node, yaml.MappingNode):
+        for k, v in node.value:
+            _reject_yaml11_booleans(k, offset, problems)
+            _reject_yaml11_booleans(v, offset, problems)
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _reject_yaml11_booleans(item, offset, problems)
+
+
+def _unknown_key(problems: _Problems, line: int, key: str, known: tuple[str, ...], where: str) -> None:
+    problems.add(line, f"unknown key `{key}` in {where}", unknown_key_hint(key, known))
+
+
+def _read_opsbook_block(data: dict[str, Any], nodes: dict[str, tuple[int, yaml.Node]],
+                        block_line: int, problems: _Problems) -> dict[str, Any]:
+    fields: dict[str, Any] = {}
+
+    def line_of(key: str) -> int:
+        return nodes[key][0] if key in nodes else block_line
+
+    for key in nodes:
+        if key not in HEADER_KEYS:
+            _unknown_key(problems, nodes[key][0], key, HEADER_KEYS, "the `opsbook:` block")
+
+    fmt = data.get("format")
+    if fmt is None:
+        problems.add(block_line, "missing `format:` in the `opsbook:` block", f"add `format: {FORMAT_VERSION}`")
+    elif not isinstance(fmt, int) or isinstance(fmt, bool) or fmt < 1:
+        problems.add(line_of("format"), f"`format` must be a whole number, not {fmt!r}", f"write `format: {FORMAT_VERSION}`")
+    elif fmt > FORMAT_VERSION:
+        problems.add(line_of("format"), f"runbook format {fmt} is newer than this opsbook reads (up to {FORMAT_VERSION})",
+                     "upgrade opsbook (pip install -U opsbook) to run this runbook")
+
+    title = data.get("title")
+    if not isinstance(title, str) or not title.strip():
+        problems.add(line_of("title"), "missing or empty `title:`", "give the runbook a title an on-call engineer will search for")
+    else:
+        fields["title"] = title.strip()
+
+    for key in ("summary", "owner", "scenario"):
+        if key in data and data[key] is not None:
+            if not isinstance(data[key], str):
+                problems.add(line_of(key), f"`{key}` must be text, not {type(data[key]).__name__}", "quote the value")
+            else:
+                fields[key] = data[key].strip()
+
+    if "severity" in data:
+        sev = str(data["severity"]).upper()
+        if sev not in SEVERITIES:
+            problems.add(line_of("severity"), f"unknown severity `{data['severity']}`", f"use one of {', '.join(SEVERITIES)}")
+        else:
+            fields["severity"] = sev
+
+    for key in ("services", "alerts", "tags", "targets"):
+        if key in data:
+            values = string_list(data[key])
+            if values is None:
+                problems.add(line_of(key), f"`{key}` must be a list of names", f"write `{key}: [a, b]`")
+            else:
+                fields[key] = values
+
+    if "timeout" in data:
+        timeout = positive_int(data["timeout"])
+        if timeout is None:
+            problems.add(line_of("timeout"), f"`timeout` must be a positive number of seconds, not {data['timeout']!r}",
+                         "write e.g. `timeout: 300`")
+        else:
+            fields["timeout"] = timeout
+
+    if "params" in data:
+        fields["params"] = _read_params(data["params"], nodes["params"][1], line_of("params"), problems)
+    if "verify" in data:
+        cases = _read_verify(data["verify"], nodes["verify"][1], line_of("verify"), problems)
+        if cases:
+            fields["verify"] = cases
+    return fields
+
+
+def _node_line(node: yaml.Node) -> int:
+    return node.start_mark.line + 2  # +1 for 1-based, +1 for the `---` line
+
+
+def _read_params(value: Any, node: yaml.Node, line: int, problems: _Problems) -> tuple[Param, ...]:
+    if not isinstance(value, dict) or not isinstance(node, yaml.MappingNode):
+        problems.add(line, "`params` must be a mapping of NAME: {default, help, secret}",
+                     'write `params: {VERSION: {default: "1.1.0", help: "version to deploy"}}`')
+        return ()
+    params = []
+    for key_node, spec_node in node.value:
+        name = str(key_node.value)
+        pline = _node_line(key_node)
+        spec = value.get(name)
+        if not PARAM_NAME.match(name):
+            problems.add(pline, f"parameter name `{name}` is not an environment variable name",
+                         "use UPPER_CASE letters, digits and underscores; steps see it as $NAME")
+        if spec is None:
+            spec = {}
+        if not isinstance(spec, dict):
+            problems.add(pline, f"parameter `{name}` must be a mapping", "write `NAME: {default: ..., help: ...}`")
+            continue
+        for k, _ in spec.items():
+            if k not in PARAM_KEYS:
+                _unknown_key(problems, pline, str(k), PARAM_KEYS, f"parameter `{name}`")
+        default = spec.get("default")
+        if default is not None and not isinstance(default, (str, int, float)) or isinstance(default, bool):
+            problems.add(pline, f"default of `{name}` must be text or a number", "quote the value")
+            default = None
+        secret = spec.get("secret", False)
+        if not isinstance(secret, bool):
+            problems.add(pline, f"`secret` of `{name}` must be true or false")
+            secret = False
+        params.append(Param(name=name, default=None if default is None else str(default),
+                            help=str(spec.get("help") or ""), secret=secret))
+    return tuple(params)
+
+
+def _read_verify(value: Any, node: yaml.Node, line: int, problems: _Problems) -> tuple[VerifyCase, ...]:
+    if not isinstance(value, list) or not isinstance(node, yaml.SequenceNode):
+        problems.add(line, "`verify` must be a list of cases", "write `verify: [{case: good, params: {VERSION: \"1.1.0\"}}]`")
+        return ()
+    cases = []
+    seen: set[str] = set()
+    for item, item_node in zip(value, node.value):
+        cline = _node_line(item_node)
+        if not isinstance(item, dict) or not isinstance(item.get("case"), str):
+            problems.add(cline, "each verify case needs a `case:` name", "write `- case: good-version`")
+            continue
+        for k in item:
+            if k not in VERIFY_KEYS:
+                _unknown_key(problems, cline, str(k), VERIFY_KEYS, "a verify case")
+        name = item["case"]
+        if name in seen:
+            problems.add(cline, f"duplicate verify case `{name}`", "give each case its own name")
+        seen.add(name)
+        raw_params = item.get("params") or {}
+        if not isinstance(raw_params, dict):
+            problems.add(cline, f"`params` of verify case `{name}` must be a mapping")
+            raw_params = {}
+        scenario = item.get("scenario")
+        cases.append(VerifyCase(name=name, params=tuple((str(k), str(v)) for k, v in raw_params.items()),
+                                scenario=str(scenario) if scenario is not None else None))
+    return tuple(cases)
+
+
+# --- body ---------------------------------------------------------------------------------
+
+
+def _scan_fences(lines: list[str], start: int) -> list[_Fence]:
+    """Every fenced block after the header, in order (a fence inside a fence is content)."""
+    fences = []
+    i = start
+    while i < len(lines):
+        m = FENCE.match(lines[i])
+        if not m or (m.group("fence")[0] == "`" and "`" in m.group("info")):
+            i += 1
+            continue
+        marker = m.group("fence")
+        info = m.group("info").strip()
+        language = info.split(None, 1)[0].split("{", 1)[0] if info else ""
+        body_lines = []
+        j = i + 1
+        while j < len(lines):
+            close = FENCE.match(lines[j])
+            if close and close.group("fence")[0] == marker[0] and len(close.group("fence")) >= len(marker) \
+                    and not close.group("info").strip():
+                break
+            body_lines.append(lines[j])
+            j += 1
+        fences.append(_Fence(line=i + 1, end=min(j + 1, len(lines)), language=language,
+                             info=info[len(language):].strip(), body="\n".join(body_lines)))
+        i = j + 1
+    return fences
+
+
+def _read_cells(lines: list[str], body_start: int, kernel: str, problems: _Problems) -> list[Cell]:
+    step_language = STEP_LANGUAGES.get(kernel, "bash")
+    code_languages = _code_languages()
+    candidates = [f for f in _scan_fences(lines, body_start) if f.language.lower() in code_languages]
+    cells: list[Cell] = []
+    names: dict[str, int] = {}
+    prose_from = body_start  # 0-based index of the first line not yet placed in a cell
+    for fence in candidates:
+        if fence.language.lower() != step_language:
+            problems.add(fence.line, f"```{fence.language} fence: this runbook's kernel ({kernel}) runs only ```{step_language} steps",
+                         f"write ```{step_language} to make it a step, or ```text / ```console for an example that must not run")
+            continue
+        prose = "\n".join(lines[prose_from:fence.line - 1]).strip()
+        if prose:
+            cells.append(Prose(text=prose, line=prose_from + 1))
+        prose_from = fence.end
+        index = sum(1 for c in cells if isinstance(c, Step)) + 1
+        options, name = read_step_options(_fence_metadata(fence, problems), index,
+                                          functools.partial(problems.add, fence.line))
+        if name in names:
+            problems.add(fence.line, f"duplicate step name `{name}` (first on line {names[name]})",
+                         "step names are anchors and record keys: make each one unique")
+        names.setdefault(name, fence.line)
+        if not fence.body.strip():
+            problems.add(fence.line, f"step `{name}` has no command", "write the command inside the fence or remove it")
+        cells.append(Step(index=index, name=name, language=step_language, source=fence.body, line=fence.line,
+                          options=options, prose=prose))
+    tail = "\n".join(lines[prose_from:]).strip()
+    if tail:
+        cells.append(Prose(text=tail, line=prose_from + 1))
+    return cells
+
+
+def _fence_metadata(fence: _Fence, problems: _Problems) -> dict[str, Any]:
+    """Step options read by jupytext's own info-string parser, so `jupytext --to ipynb` agrees."""
+    try:
+        _, metadata = text_to_metadata(f"{fence.language} {fence.info}".strip())
+    except Exception as exc:  # jupytext raises several types; all mean "cannot read"
+        problems.add(fence.line, f"cannot read step options: {exc}",
+                     'options are key=value with JSON values, e.g. name="restart-worker" timeout=60')
+        return {}
+    return dict(metadata)

@@ -1,0 +1,64 @@
+"""The site plugin's typed settings, and the paths they resolve to.
+
+Settings are relative to the folder of mkdocs.yml, never to the working directory. With the
+plugin (`plugins: [opsbook: {...}]`) they are its options; `hooks/runbooks.py` reads the same
+keys from `extra.opsbook`. OPSBOOK_STATUS and OPSBOOK_STALE_AFTER_DAYS override the last two.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from mkdocs.config import base
+from mkdocs.config import config_options as c
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.exceptions import PluginError
+
+from opsbook.text import display_path
+
+
+class OpsbookConfig(base.Config):
+    runbooks_dir = c.Type(str, default="runbooks")
+    """The runbook files."""
+    alert_rules = c.Type(str, default="monitoring/prometheus/alerts")
+    """Prometheus rule files (*.yml, *.yaml): the alerts index and the runbook_url check."""
+    status_file = c.Type(str, default="build/verify/status.json")
+    """Written by `opsbook verify`."""
+    stale_after_days = c.Type(int, default=7)
+    """A pass older than this shows as stale."""
+
+
+@dataclass(frozen=True)
+class SiteSettings:
+    """The plugin's settings as paths: where runbooks, rules and the status file are."""
+
+    project_dir: Path
+    runbooks_dir: Path
+    alert_rules: Path
+    status_file: Path
+    stale_after_days: int
+
+    @classmethod
+    def from_config(cls, config: MkDocsConfig, options: OpsbookConfig, environ: Mapping[str, str]) -> SiteSettings:
+        project_dir = Path(config.config_file_path or config.docs_dir).resolve()
+        if project_dir.is_file():
+            project_dir = project_dir.parent
+        status = environ.get("OPSBOOK_STATUS") or options.status_file
+        stale = environ.get("OPSBOOK_STALE_AFTER_DAYS") or options.stale_after_days
+        try:
+            stale_days = int(stale)
+        except (TypeError, ValueError):
+            raise PluginError(f"opsbook: stale_after_days must be a whole number of days, not {stale!r}") from None
+        return cls(
+            project_dir=project_dir,
+            runbooks_dir=project_dir / options.runbooks_dir,
+            alert_rules=project_dir / options.alert_rules,
+            status_file=project_dir / status,
+            stale_after_days=stale_days,
+        )
+
+    def label(self, path: Path) -> str:
+        """A path as the person who wrote mkdocs.yml knows it: relative to its folder."""
+        return display_path(path, self.project_dir)

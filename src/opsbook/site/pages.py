@@ -1,0 +1,89 @@
+"""Collect what the site shows (runbooks, alert rules, verification status) and generate its pages."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from opsbook.errors import FormatProblem, RunbookFormatError, StatusFileError
+from opsbook.runbook.discover import load_runbook, runbook_files
+from opsbook.runbook.model import Runbook
+from opsbook.site import render
+from opsbook.site.alerts import AlertRule, load_alert_rules
+from opsbook.site.config import SiteSettings
+from opsbook.verify.status import VerificationStatus, read_status
+
+log = logging.getLogger("mkdocs.plugins.opsbook")
+
+
+PARALLEL_FROM = 200
+"""Parse in worker processes from this many runbooks on (parsing dominates big builds)."""
+
+
+def load_runbooks(root: Path) -> list[Runbook]:
+    """Every runbook that parses; each problem of the others is logged with file and line."""
+    if not root.is_dir():
+        log.info(f"opsbook: no runbooks folder at {root}")
+        return []
+    paths = runbook_files([root])  # the same files `opsbook list` and `opsbook verify` see
+    workers = min(os.cpu_count() or 1, 8)
+    if len(paths) >= PARALLEL_FROM and workers > 1:
+        # spawn, not fork: `mkdocs serve` runs threads, and forking a threaded process is unsafe.
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            results = list(pool.map(_parse_one, paths, [root] * len(paths), chunksize=max(1, len(paths) // (workers * 4))))
+    else:
+        results = [_parse_one(path, root) for path in paths]
+    runbooks: list[Runbook] = []
+    for result in results:
+        if isinstance(result, Runbook):
+            runbooks.append(result)
+        else:
+            for problem in result:
+                log.error(f"opsbook: {problem}")
+    return runbooks
+
+
+def _parse_one(path: Path, root: Path) -> Runbook | list[FormatProblem]:
+    """Runbook or its problems (returned, not raised: the error type does not survive pickling)."""
+    try:
+        return load_runbook(path, root)
+    except RunbookFormatError as exc:
+        return exc.problems
+
+
+def load_status(settings: SiteSettings) -> VerificationStatus | None:
+    """The last verification results, or None (every runbook then shows as never verified)."""
+    try:
+        status = read_status(settings.status_file)
+    except StatusFileError as exc:
+        log.warning(f"opsbook: ignoring verification status: {exc}")
+        return None
+    if status is None:
+        log.info(f"opsbook: no {settings.label(settings.status_file)}: every runbook shows as never verified")
+    return status
+
+
+def load_rules(settings: SiteSettings) -> list[AlertRule]:
+    """The alerting rules; a rule file that cannot be read is logged and left out."""
+    rules, errors = load_alert_rules(settings.alert_rules)
+    for error in errors:
+        log.warning(f"opsbook: {error}")
+    return rules
+
+
+def generated_pages(runbooks: list[Runbook], ctx: render.RenderContext) -> dict[str, str]:
+    """src_uri → Markdown of every page the hooks add to the site."""
+    pages: dict[str, str] = {}
+    for runbook in runbooks:
+        pages[render.runbook_page_path(runbook.id)] = render.runbook_page(runbook, ctx)
+    for area in sorted({render.area_of(rb.id) for rb in runbooks} - {""}):
+        pages.setdefault(render.area_page_path(area), render.area_page(area, runbooks, ctx))
+    pages[render.RUNBOOKS_PAGE] = render.runbooks_page(runbooks, ctx)
+    pages[render.ALERTS_PAGE] = render.alerts_page(runbooks, ctx)
+    pages[render.SERVICES_PAGE] = render.services_page(runbooks, ctx)
+    pages[render.QUICK_START_PAGE] = render.quick_start_page(runbooks, ctx)
+    pages[render.TAGS_PAGE] = render.tags_page()
+    return pages

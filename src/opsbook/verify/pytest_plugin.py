@@ -1,0 +1,271 @@
+"""pytest plugin: `pytest runbooks/` verifies each runbook as one test item against a session sandbox.
+
+A Markdown file is collected when it lies in a `runbooks/` folder or is named on the command
+line; each becomes one item named by its id (`-k worker` selects by id). The item runs the
+same verification as `opsbook verify` and fails with the same message; its steps are in the
+report (a section, and `<properties>` under `--junitxml`). Items carry the `sandbox` marker,
+so `-m "not sandbox"` leaves them out of a fast run. status.json and the executed notebooks
+go to `--opsbook-out` (default build/verify).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+from opsbook.errors import OpsbookError, RunbookFormatError, UsageError
+from opsbook.run.events import Event, StepFinished, StepStatus
+from opsbook.runbook.model import Runbook
+from opsbook.text import format_duration
+from opsbook.verify.result import RunbookVerification
+
+if TYPE_CHECKING:
+    from opsbook.verify.suite import VerifySuite
+
+_STATE = pytest.StashKey["_Session"]()
+
+
+class OpsbookHooks:
+    """Hooks a conftest.py can implement."""
+
+    @pytest.hookspec(firstresult=True)
+    def pytest_opsbook_sandbox(self, config: pytest.Config, root: Path, project: str) -> Any:
+        """Return the sandbox to verify against (default: `opsbook.sandbox.Sandbox(root, project)`).
+
+        It needs `up`, `down`, `reset`, `healthy`, `env`, `secret_names`, `inject`, `heal`,
+        `firing_alerts` and `wait_alerts`, like `opsbook.sandbox.Sandbox`.
+        """
+
+
+def pytest_addhooks(pluginmanager: pytest.PytestPluginManager) -> None:
+    pluginmanager.add_hookspecs(OpsbookHooks)
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("opsbook", "opsbook runbook verification")
+    group.addoption("--opsbook-shard", metavar="I/N", default=None,
+                    help="verify shard I of N of the collected runbooks (its own sandbox project)")
+    group.addoption("--opsbook-project", metavar="NAME", default=None,
+                    help="sandbox compose project (default: opsbook-verify, or opsbook-shard-I-of-N)")
+    group.addoption("--opsbook-out", metavar="DIR", default=None,
+                    help="where status.json, executed notebooks and records go (default: build/verify)")
+    group.addoption("--opsbook-keep-sandbox", action="store_true", default=False,
+                    help="leave the sandbox running after the session")
+    group.addoption("--opsbook-alert-timeout", metavar="SECONDS", type=float, default=180.0,
+                    help="how long to wait for alerts to fire and to resolve (default 180)")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "runbook: a runbook verified against the sandbox (opsbook plugin)")
+    config.addinivalue_line("markers", "sandbox: needs the docker compose sandbox (real docker engine)")
+    shard = None
+    if config.getoption("--opsbook-shard"):
+        from opsbook.verify.shard import Shard
+
+        try:
+            shard = Shard.parse(config.getoption("--opsbook-shard"))
+        except UsageError as exc:
+            raise pytest.UsageError(str(exc)) from exc
+    config.stash[_STATE] = _Session(config, shard)
+
+
+def _named_on_command_line(config: pytest.Config, path: Path) -> bool:
+    for arg in config.args:
+        candidate = Path(arg.split("::")[0])
+        if not candidate.is_absolute():
+            candidate = Path(config.invocation_params.dir) / candidate
+        if candidate.resolve() == path.resolve():
+            return True
+    return False
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
+    if file_path.suffix != ".md":
+        return None
+    in_runbooks = any(part == "runbooks" for part in file_path.resolve().parts[:-1])
+    if not in_runbooks and not _named_on_command_line(parent.config, file_path):
+        return None
+    return RunbookFile.from_parent(parent, path=file_path)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    state = config.stash[_STATE]
+    if state.shard is None:
+        return
+    keep, drop = [], []
+    for item in items:
+        if isinstance(item, RunbookItem) and not state.shard.owns(item.runbook.id):
+            drop.append(item)
+        else:
+            keep.append(item)
+    if drop:
+        config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    state = session.config.stash.get(_STATE, None)
+    if state is not None:
+        state.finish()
+
+
+class RunbookFile(pytest.File):
+    """A runbook file; yields one item (a file that cannot be read is a collection error)."""
+
+    def collect(self) -> Iterator[pytest.Item]:
+        from opsbook.runbook.discover import id_root, load_runbook, project_root
+
+        root = project_root(Path(self.config.invocation_params.dir))
+        try:
+            runbook = load_runbook(self.path, id_root(self.path, root))
+        except RunbookFormatError as exc:
+            raise RunbookCollectError(str(exc)) from exc
+        yield RunbookItem.from_parent(self, name=runbook.id, runbook=runbook)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
+        if isinstance(excinfo.value, RunbookCollectError):
+            return f"cannot read the runbook, nothing ran:\n{excinfo.value}"
+        return super().repr_failure(excinfo)
+
+
+class RunbookCollectError(Exception):
+    """The file in the report, with its file:line problems (and nothing of pytest's internals)."""
+
+
+class RunbookFailed(Exception):
+    def __init__(self, verification: RunbookVerification) -> None:
+        super().__init__(verification.message)
+        self.verification = verification
+
+
+class RunbookItem(pytest.Item):
+    """One runbook, verified with every one of its cases against the session sandbox."""
+
+    def __init__(self, *, runbook: Runbook, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.runbook = runbook
+        self.add_marker(pytest.mark.sandbox)
+        self.add_marker(pytest.mark.runbook)
+
+    def runtest(self) -> None:
+        state = self.config.stash[_STATE]
+        verification = state.verify(self)
+        self.add_report_section("call", "opsbook steps", steps_text(verification))
+        for case in verification.cases:
+            prefix = f"{case.case}:" if len(verification.cases) > 1 else ""
+            for step in case.steps:
+                self.user_properties.append((f"step:{prefix}{step.name}", step.status.value))
+        if not verification.passed:
+            raise RunbookFailed(verification)
+
+    def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> str:
+        if isinstance(excinfo.value, RunbookFailed):
+            v = excinfo.value.verification
+            return f"{v.runbook_id} ({v.path}) failed verification:\n{v.message}"
+        if isinstance(excinfo.value, OpsbookError):
+            return f"{self.runbook.id}: {excinfo.value}"
+        return str(super().repr_failure(excinfo))
+
+    def reportinfo(self) -> tuple[Path, int, str]:
+        return self.path, 0, f"runbook {self.runbook.id}"
+
+
+def steps_text(verification: RunbookVerification) -> str:
+    """The steps of every case as a small plain-text table."""
+    lines = []
+    for case in verification.cases:
+        verdict = "passed" if case.passed else "FAILED"
+        lines.append(f"[{case.case}] {verdict}" + (f" (scenario {case.scenario})" if case.scenario else ""))
+        for check in case.checks:
+            if check.phase.value == "before":
+                lines.append(f"  {'ok ' if check.passed else 'FAIL'} {check.name}")
+        for step in case.steps:
+            status = step.status.value
+            lines.append(f"  {status:<11} {step.name:<32} {format_duration(step.duration):>10}"
+                         + (f"  exit {step.exit_status}" if step.exit_status not in (None, 0) else ""))
+        for check in case.checks:
+            if check.phase.value == "after":
+                lines.append(f"  {'ok ' if check.passed else 'FAIL'} {check.name}")
+        if case.error:
+            lines.append(f"  error: {case.error}")
+    return "\n".join(lines)
+
+
+class _LiveSteps:
+    """With -v, one line per finished step on the terminal while the item runs."""
+
+    def __init__(self, config: pytest.Config, runbook: Runbook, case: str) -> None:
+        self.writer = config.pluginmanager.get_plugin("terminalreporter")
+        self.capture = config.pluginmanager.get_plugin("capturemanager")
+        self.label = runbook.id if len(runbook.verify) == 1 else f"{runbook.id} [{case}]"
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, StepFinished) and self.writer is not None:
+            r = event.result
+            extra = f" — {r.reason}" if r.reason and r.status is not StepStatus.PASSED else ""
+            line = f"    {self.label}: {r.name} {r.status.value} ({format_duration(r.duration)}){extra}"
+            if self.capture is not None:  # the item's output is captured; this line is for the terminal
+                with self.capture.global_and_fixture_disabled():
+                    self.writer.write_line(line)
+            else:
+                self.writer.write_line(line)
+
+
+class _PytestReporter:
+    def __init__(self, config: pytest.Config) -> None:
+        self.config = config
+
+    def runbook_started(self, runbook: Runbook) -> None:
+        pass
+
+    def phase(self, runbook: Runbook, case: str, text: str) -> None:
+        pass
+
+    def listener(self, runbook: Runbook, case: str) -> _LiveSteps | None:
+        return _LiveSteps(self.config, runbook, case) if self.config.get_verbosity() > 0 else None
+
+    def runbook_finished(self, verification: RunbookVerification) -> None:
+        pass
+
+
+class _Session:
+    """The pytest session's verification suite, made when the first runbook item runs."""
+
+    def __init__(self, config: pytest.Config, shard: Any) -> None:
+        self.config = config
+        self.shard = shard
+        self.suite: VerifySuite | None = None
+
+    def verify(self, item: RunbookItem) -> RunbookVerification:
+        if self.suite is None:
+            self.suite = self._suite()
+        return self.suite.verify(item.runbook)
+
+    def _suite(self) -> VerifySuite:
+        from opsbook.runbook.discover import project_root
+        from opsbook.verify.suite import VerifyRequest, VerifySuite
+
+        root = project_root(Path(self.config.invocation_params.dir))
+        out = self.config.getoption("--opsbook-out")
+        request = VerifyRequest(root=root, out=Path(out).resolve() if out else None, shard=self.shard,
+                                project=self.config.getoption("--opsbook-project"),
+                                keep_sandbox=self.config.getoption("--opsbook-keep-sandbox"),
+                                alert_timeout=self.config.getoption("--opsbook-alert-timeout"))
+        config = self.config
+
+        def sandbox_factory(root: Path, project: str) -> Any:
+            chosen = config.hook.pytest_opsbook_sandbox(config=config, root=root, project=project)
+            if chosen is None:
+                from opsbook.sandbox import Sandbox
+
+                chosen = Sandbox(root, project)
+            return chosen
+
+        return VerifySuite(request, _PytestReporter(config), sandbox_factory)
+
+    def finish(self) -> None:
+        if self.suite is not None:
+            self.suite.close()
