@@ -217,7 +217,7 @@ def test_reset_returns_to_a_clean_state(sandbox: Sandbox, shell_env: dict[str, s
 
 
 def test_env_and_status_from_the_cli(sandbox: Sandbox) -> None:
-    cli = [sys.executable, "-m", "opsbook.cli.sandbox"]
+    cli = [sys.executable, "-c", "from opsbook.cli.main import entry; entry()", "sandbox"]
     exported = subprocess.run([*cli, "env", "--project", sandbox.project], capture_output=True, text=True,
                               cwd=ROOT, check=True).stdout
     assert all(line.startswith("export ") for line in exported.splitlines())
