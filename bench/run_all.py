@@ -10,6 +10,7 @@ from support import BENCH
 BENCHMARKS = [
     ["bench_run.py"],
     ["bench_kernel.py"],
+    ["bench_parse.py"],
     ["bench_sandbox.py", "--record"],
     ["bench_verify.py"],
     ["bench_site.py", "--record"],

@@ -23,6 +23,11 @@ class FormatProblem:
         text = f"{self.path}:{self.line}: {self.message}"
         return f"{text}\n    hint: {self.hint}" if self.hint else text
 
+    def as_warning(self) -> str:
+        """The problem as a warning: the runbook still runs."""
+        text = f"{self.path}:{self.line}: warning: {self.message}"
+        return f"{text}\n    hint: {self.hint}" if self.hint else text
+
 
 class RunbookFormatError(OpsbookError):
     """A runbook cannot be read; carries every problem found, not just the first."""

@@ -18,6 +18,9 @@ from pathlib import Path
 # ended by BEL or ST, and the two-character escapes.
 ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[@-Z\\-_])")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Everything a terminal may act on besides printing: C0 controls but tab and newline, DEL, and
+# the C1 controls (U+0080-U+009F: 8-bit CSI and OSC among them).
+_UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
 # --- terminal text --------------------------------------------------------------------------
@@ -34,6 +37,25 @@ def terminal_text(text: str) -> str:
     if "\r" in text:
         text = "\n".join(line.rsplit("\r", 1)[-1] if "\r" in line else line for line in text.split("\n"))
     return _CONTROL.sub("", text)
+
+
+def printable(text: str) -> str:
+    """Author text (a title, prose, a name) made safe to print: no escape sequence, no control
+    character a terminal would act on (window title, clipboard, cursor moves); tabs and newlines stay."""
+    return _UNPRINTABLE.sub("", strip_ansi(text))
+
+
+_SGR = re.compile(r"\x1b\[[0-9;:]*m")
+_KEEP_SGR = re.compile(r"(\x1b\[[0-9;:]*m)")
+
+
+def live_output(text: str) -> str:
+    """A command's output as opsbook shows it live: colours (SGR) and carriage returns kept; every
+    other escape (window title, clipboard, cursor moves, hyperlinks) and control character dropped."""
+    pieces = _KEEP_SGR.split(text)
+    return "".join(piece if _SGR.fullmatch(piece) else
+                   _UNPRINTABLE.sub(lambda m: m.group(0) if m.group(0) == "\r" else "", strip_ansi(piece))
+                   for piece in pieces)
 
 
 # --- code fences ----------------------------------------------------------------------------

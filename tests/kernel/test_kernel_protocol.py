@@ -63,3 +63,22 @@ def test_twenty_thousand_lines_arrive_complete_through_nbclient() -> None:
     cells, _ = _execute(["seq 1 20000"])
     text = "".join(o.text for o in cells[0].outputs if o.name == "stdout")
     assert text == "".join(f"{i}\n" for i in range(1, 20001))
+
+
+def test_the_kernel_listens_on_owner_only_ipc_sockets_not_tcp(session: KernelSession) -> None:
+    """No other user of a shared host can connect to a run's kernel and read outputs before masking."""
+    import os
+    import stat
+
+    km = session._client.km
+    assert km.transport == "ipc"
+    folder = os.path.dirname(km.ip)
+    assert stat.S_IMODE(os.stat(folder).st_mode) & 0o077 == 0, "the sockets' folder is the owner's alone"
+    sockets = [name for name in os.listdir(folder) if stat.S_ISSOCK(os.stat(os.path.join(folder, name)).st_mode)]
+    assert len(sockets) == 5  # shell, iopub, stdin, control, heartbeat
+    pid = session._kernel_pid
+    listening = open("/proc/net/tcp").read() + open("/proc/net/tcp6").read()
+    inodes = {os.readlink(f"/proc/{pid}/fd/{fd}") for fd in os.listdir(f"/proc/{pid}/fd")}
+    tcp_inodes = {f"socket:[{line.split()[9]}]" for line in listening.splitlines()[1:] if line.split()[3] == "0A"}
+    assert not inodes & tcp_inodes, "the kernel listens on no TCP port"
+    assert session.run("echo ok", timeout=10).stdout == "ok\n"

@@ -32,11 +32,21 @@ def runbook(tmp_path: Path) -> Path:
     return path
 
 
-def test_sandbox_never_set_up_is_a_usage_error_naming_sandbox_up(runbook: Path) -> None:
+def test_a_runbook_that_needs_nothing_runs_on_a_sandbox_never_set_up(tmp_path: Path) -> None:
+    assert not env_file_path(ROOT / "sandbox", PROJECT).exists()
+    path = tmp_path / "local.md"
+    path.write_text(HEADER.format(title="Local", extra="") + '```bash name="local"\necho "works: ${APP_URL:-no sandbox}"\n```\n')
+    done = run(path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "works: no sandbox" in done.stdout
+    assert "warning:" in done.stderr and "opsbook sandbox up" in done.stderr
+
+
+def test_a_step_that_needs_a_sandbox_never_set_up_fails_naming_sandbox_up(runbook: Path) -> None:
     assert not env_file_path(ROOT / "sandbox", PROJECT).exists()
     done = run(runbook)
-    assert done.returncode == 2
-    assert "opsbook sandbox up" in done.stderr
+    assert done.returncode == 1, done.stdout + done.stderr
+    assert "the sandbox target is not running or not healthy: start it with `opsbook sandbox up`" in done.stdout
 
 
 def test_failing_step_on_a_stopped_sandbox_says_it_is_down(runbook: Path) -> None:

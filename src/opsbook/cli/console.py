@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import sys
+
 from rich.console import Console, ConsoleOptions, RenderResult
 from rich.syntax import Syntax
 from rich.text import Text
@@ -10,6 +13,7 @@ from rich.theme import Theme
 from opsbook.run.events import StepStatus
 from opsbook.runbook.model import Step
 from opsbook.runbook.options import badge_facts
+from opsbook.text import printable
 
 THEME = Theme({
     "step.passed": "green",
@@ -44,9 +48,23 @@ STATUS_LABEL = {
 }
 
 
+class _Console(Console):
+    """A themed console that treats a reader who stopped reading (`opsbook show ... | head`) as done."""
+
+    def on_broken_pipe(self) -> None:
+        self.quiet = True
+        os.dup2(os.open(os.devnull, os.O_WRONLY), (sys.stderr if self.stderr else sys.stdout).fileno())
+        raise SystemExit(0)
+
+
 def make_console(*, stderr: bool = False) -> Console:
     """A console with the opsbook theme (no automatic highlighting of numbers and paths)."""
-    return Console(stderr=stderr, highlight=False, theme=THEME)
+    return _Console(stderr=stderr, highlight=False, theme=THEME)
+
+
+def content(text: str, style: str = "") -> Text:
+    """Text that came from a runbook or a rule file, as rich text: never markup, never an escape sequence."""
+    return Text(printable(text), style=style)
 
 
 def status_text(status: StepStatus) -> Text:
@@ -67,11 +85,11 @@ class StepHeader:
 
     def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
         header = Text(f"\n━━ Step {self.step.index}/{self.total} · ", style="step.header")
-        header.append(self.step.name, style="step.name")
+        header.append(printable(self.step.name), style="step.name")
         for badge in badge_facts(self.step, self.timeout):
-            header.append(f" [{badge.label}]", style=badge_style(badge.kind))
+            header.append(f" [{printable(badge.label)}]", style=badge_style(badge.kind))
         yield header
 
     def command(self) -> Syntax:
-        return Syntax(self.step.source, self.step.language, theme="ansi_dark", background_color="default",
-                      word_wrap=True)
+        return Syntax(printable(self.step.source), self.step.language, theme="ansi_dark",
+                      background_color="default", word_wrap=True)

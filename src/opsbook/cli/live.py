@@ -8,10 +8,11 @@ from typing import IO
 
 from rich.console import Console
 from rich.markdown import Markdown
+from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from opsbook.cli.console import StepHeader, status_text
+from opsbook.cli.console import StepHeader, content, status_text
 from opsbook.run.events import (
     Event,
     RunFinished,
@@ -25,7 +26,7 @@ from opsbook.run.events import (
 from opsbook.run.runner import Choice
 from opsbook.run.targets import Target
 from opsbook.runbook.model import Runbook, Step
-from opsbook.text import format_duration
+from opsbook.text import format_duration, live_output, printable
 
 
 class LiveView:
@@ -47,20 +48,20 @@ class LiveView:
         header = StepHeader(step, self.total, self.runbook.step_timeout(step))
         self.console.print(header)
         if self.show_prose and step.prose:
-            self.console.print(Markdown(step.prose))
+            self.console.print(Markdown(printable(step.prose)))
         self.console.print(header.command())
 
     def on_event(self, event: Event) -> None:
         if isinstance(event, RunStarted):
-            self.console.print(Text.assemble(("opsbook run ", "step.header"), (event.runbook_id, "runbook.id"),
-                                             f" · target {event.target} · {event.operator} · {event.started_at}"))
+            self.console.print(Text.assemble(("opsbook run ", "step.header"), content(event.runbook_id, "runbook.id"),
+                                             content(f" · target {event.target} · {event.operator} · {event.started_at}")))
         elif isinstance(event, StepStarted):
             self.announce(self.runbook.steps[event.index - 1])
             if event.attempt > 1:
                 self.console.print(Text(f"attempt {event.attempt}", style="warning"))
         elif isinstance(event, StepOutput):
             stream: IO[str] = self.console.file
-            stream.write(event.text)
+            stream.write(live_output(event.text))
             stream.flush()
         elif isinstance(event, StepFinished):
             self._finished(event.result)
@@ -71,8 +72,8 @@ class LiveView:
         if result.status is StepStatus.NOT_RUN:
             return
         if result.index not in self.announced and result.status is StepStatus.SKIPPED:
-            line = Text(f"\n↷ Step {result.index}/{self.total} · {result.name} skipped: {result.reason}",
-                        style="step.skipped")
+            line = content(f"\n↷ Step {result.index}/{self.total} · {result.name} skipped: {result.reason}",
+                           "step.skipped")
             self.console.print(line)
             return
         line = status_text(result.status)
@@ -84,18 +85,18 @@ class LiveView:
         if result.truncated:
             line.append(" · output truncated", style="warning")
         if result.reason and result.status is not StepStatus.PASSED:
-            line.append(f"\n  {result.reason}", style=f"step.{result.status.value}")
+            line.append(f"\n  {printable(result.reason)}", style=f"step.{result.status.value}")
         self.console.print(line)
 
     def _summary(self, event: RunFinished) -> None:
         run = event.result
-        table = Table(title=f"{run.runbook_id} on {run.target}: {run.status.value}", title_justify="left")
+        table = Table(title=content(f"{run.runbook_id} on {run.target}: {run.status.value}"), title_justify="left")
         for column in ("#", "step", "status", "exit", "time", "note"):
             table.add_column(column, overflow="fold")
         for r in run.steps:
-            table.add_row(str(r.index), r.name, status_text(r.status),
+            table.add_row(str(r.index), content(r.name), status_text(r.status),
                           "" if r.exit_status is None else str(r.exit_status),
-                          format_duration(r.duration) if r.started_at else "", r.reason)
+                          format_duration(r.duration) if r.started_at else "", content(r.reason))
         self.console.print()
         self.console.print(table)
 
@@ -145,12 +146,13 @@ class TerminalPrompt:
         return self._ask("Run this step?", {"r": Choice.RUN, "s": Choice.SKIP, "q": Choice.QUIT}, "r")
 
     def after_failure(self, step: Step, result: StepResult) -> Choice:
-        return self._ask(f"Step {step.name} {result.status.value.replace('_', ' ')}.",
+        return self._ask(f"Step {escape(printable(step.name))} {result.status.value.replace('_', ' ')}.",
                          {"r": Choice.RETRY, "s": Choice.SKIP, "q": Choice.QUIT}, "q")
 
     def confirm_target(self, target: Target, step: Step | None) -> bool:
         what = f"Step {step.name} is destructive" if step else f"Target {target.name} asks for confirmation"
-        self.console.print(f"[error]{what}.[/error] Type the target name ({target.name}) to go on: ", end="")
+        self.console.print(Text.assemble(content(f"{what}.", "error"),
+                                         content(f" Type the target name ({target.name}) to go on: ")), end="")
         try:
             return read_answer().strip() == target.name
         except EOFError:

@@ -6,7 +6,9 @@ Exit status: 0 all passed · 1 a step failed or timed out · 2 usage or format e
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import os
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
@@ -19,12 +21,14 @@ from rich.table import Table
 from rich.text import Text
 
 from opsbook import __version__
-from opsbook.cli.console import make_console
-from opsbook.errors import OpsbookError, RunbookFormatError, SandboxError, UsageError
+from opsbook.cli.console import content, make_console
+from opsbook.errors import FormatProblem, OpsbookError, RunbookFormatError, SandboxError, UsageError
 from opsbook.run.events import RunStatus
+from opsbook.text import printable
 
 if TYPE_CHECKING:
     from opsbook.run.targets import Target
+    from opsbook.runbook.discover import Catalogue
     from opsbook.runbook.model import Runbook
 
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
@@ -35,7 +39,7 @@ errors = make_console(stderr=True)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:
-    errors.print(Text.assemble(("error:", "error"), " ", message), soft_wrap=True)
+    errors.print(Text.assemble(("error:", "error"), " ", printable(message)), soft_wrap=True)
     sys.exit(code)
 
 
@@ -104,8 +108,11 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--project", metavar="NAME", help="Sandbox compose project (two sandboxes side by side).")
 @click.option("--output-cap", type=int, metavar="BYTES",
               help="Cap on each of a step's stdout and stderr (default 1 MB each).")
+@click.option("--break-lock", is_flag=True,
+              help="Run although another run of this runbook holds the target (said in the transcript).")
 def run(runbook: str, target: str, params: tuple[str, ...], yes: bool, only_step: str | None, from_step: str | None,
-        resume_dir: Path | None, record_dir: Path | None, project: str | None, output_cap: int | None) -> None:
+        resume_dir: Path | None, record_dir: Path | None, project: str | None, output_cap: int | None,
+        break_lock: bool) -> None:
     """Step through RUNBOOK (an id like incidents/db-down, or a path).
 
     Each step shows its prose and command, then asks: run, skip or quit. Output streams
@@ -121,10 +128,16 @@ def run(runbook: str, target: str, params: tuple[str, ...], yes: bool, only_step
       opsbook run deployment/deploy --resume .opsbook/runs/20261126T031500Z-deployment-deploy
       opsbook run database/backup-restore --target staging --param PGPASSWORD=...
 
+    Outside the sandbox, one run of a runbook holds its target: a second one is refused,
+    naming who holds it, unless given --break-lock.
+
     Exit status: 0 all passed, 1 a step failed or timed out, 2 usage or format error,
     130 interrupted.
     """
     from opsbook.cli.live import LiveView, TerminalPrompt, has_terminal
+    from opsbook.run.lock import TargetLock, current_holder, lock_dir
+    from opsbook.run.runner import operator_name
+    from opsbook.text import utc_now
     from opsbook.record.writer import EVENTS_FILE, RecordWriter, default_record_dir, load_record
     from opsbook.run.runner import RunOptions, run_runbook
     from opsbook.run.targets import load_target
@@ -141,21 +154,31 @@ def run(runbook: str, target: str, params: tuple[str, ...], yes: bool, only_step
         previous = tuple(load_record(resume_dir))
         record_dir = resume_dir
     record_dir = record_dir or default_record_dir(root, book.id, datetime.now(timezone.utc))
-    record_dir.mkdir(parents=True, exist_ok=True)
     try:
         tgt = load_target(target, root, project)
     except SandboxError as exc:
         raise UsageError(f"{exc}") from exc
+    if tgt.warning:
+        errors.print(Text.assemble(("warning:", "warning"), " ", printable(tgt.warning)), soft_wrap=True)
     interactive = has_terminal()
     view = LiveView(book, console, show_prose=interactive and not yes)
     prompt = TerminalPrompt(view, console) if interactive else None
     if not interactive and not yes:
         raise UsageError("no terminal to ask on: add --yes to run every step without asking")
     _warn_refused_secrets(book, tgt, _parse_params(params))
-    options = RunOptions(target=tgt, params=_parse_params(params), assume_yes=yes, only_step=only_step,
-                         from_step=from_step, record_dir=record_dir, previous=previous, output_cap=output_cap)
-    with RecordWriter(record_dir, book) as record:
-        result = run_runbook(book, options, [record, view], prompt)
+    holder = current_holder(operator_name(), utc_now(), record_dir, book.id, tgt.name)
+    with contextlib.ExitStack() as held:
+        notes: tuple[str, ...] = ()
+        if not tgt.sandbox:
+            lock = held.enter_context(TargetLock(lock_dir(root), holder, break_lock=break_lock))
+            if lock.broken is not None:
+                notes = (f"--break-lock: ran while {lock.broken.describe()} held {tgt.name}",)
+                errors.print(Text.assemble(("warning:", "warning"), " ", printable(notes[0])), soft_wrap=True)
+        options = RunOptions(target=tgt, params=_parse_params(params), assume_yes=yes, only_step=only_step,
+                             from_step=from_step, record_dir=record_dir, previous=previous, output_cap=output_cap,
+                             notes=notes)
+        with RecordWriter(record_dir, book) as record:
+            result = run_runbook(book, options, [record, view], prompt)
     console.print(f"Record: [bold]{record_dir}[/bold] (transcript.md, events.jsonl, executed.ipynb)")
     if result.status is not RunStatus.PASSED and not options.resume:
         console.print(f"Resume with: opsbook run {book.id} --resume {record_dir}")
@@ -177,45 +200,72 @@ def _warn_refused_secrets(book: Runbook, target: Target, params: dict[str, str])
 
 @main.command()
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-def lint(paths: tuple[Path, ...]) -> None:
-    """Check runbook files for format errors (all of them, with file and line).
+@click.option("--strict", is_flag=True, help="Warnings fail too (exit status 1).")
+def lint(paths: tuple[Path, ...], strict: bool) -> None:
+    """Check runbook files for format errors (all of them, with file and line), and warn about
+    what parses but will not run as meant.
 
-    PATHS are files or directories (default: runbooks/). Problems are printed as
-    path:line: message, each with a hint; exit status 2 if there are any, 0 if clean.
+    PATHS are files or directories (default: the runbooks folder). Problems are printed as
+    path:line: message, each with a hint. Warnings (commands in ```shell prose fences, `$ `
+    prompts pasted into a step, comment-only steps, no steps at all) are printed as
+    path:line: warning: message. Exit status 2 if any file has errors, 1 with --strict if
+    there are warnings, else 0.
 
     \b
     Examples:
       opsbook lint
-      opsbook lint runbooks/incidents/db-down.md
+      opsbook lint --strict runbooks/incidents/db-down.md
     """
-    from opsbook.runbook.discover import runbook_files
-    from opsbook.runbook.discover import load_runbook
+    from opsbook.runbook.discover import excluded_names, load_runbook, runbook_files, runbooks_dir
+    from opsbook.runbook.lint import lint_warnings
 
-    files = runbook_files(list(paths) or [root_dir() / "runbooks"])
+    root = root_dir()
+    warnings: list[FormatProblem] = []
+    files = runbook_files(list(paths) or [runbooks_dir(root)], excluded_names(root), warnings)
     if not files:
         raise UsageError("no runbook files found")
     bad = 0
     for path in files:
         try:
-            load_runbook(path)
+            book = load_runbook(path)
         except RunbookFormatError as exc:
             bad += 1
             for problem in exc.problems:
-                errors.print(Text(str(problem)), soft_wrap=True)
-    summary = f"{len(files)} file(s) checked, {bad} with problems"
+                errors.print(content(str(problem)), soft_wrap=True)
+            continue
+        warnings.extend(lint_warnings(path.read_text(encoding="utf-8-sig"), book))
+    for problem in warnings:
+        errors.print(content(problem.as_warning()), soft_wrap=True)
+    summary = f"{len(files)} file(s) checked, {bad} with problems, {len(warnings)} warning(s)"
     if bad:
         errors.print(summary, style="error")
         sys.exit(EXIT_USAGE)
-    console.print(summary, style="good")
+    if warnings and strict:
+        errors.print(summary, style="warning")
+        sys.exit(EXIT_FAILED)
+    console.print(summary, style="warning" if warnings else "good")
 
 
-def _catalogue() -> list:
-    from opsbook.runbook.discover import find_runbooks
+def _catalogue() -> Catalogue:
+    """Every runbook that reads; the problems of the others are reported after the command's output."""
+    from opsbook.runbook.discover import excluded_names, find_runbooks, runbooks_dir
 
-    runbooks_dir = root_dir() / "runbooks"
-    if not runbooks_dir.is_dir():
-        raise UsageError(f"no runbooks/ directory at {root_dir()} (set OPSBOOK_ROOT or cd into the project)")
-    return find_runbooks(runbooks_dir)
+    root = root_dir()
+    folder = runbooks_dir(root)
+    if not folder.is_dir():
+        raise UsageError(f"no runbooks folder at {folder} (set OPSBOOK_ROOT or cd into the project)")
+    return find_runbooks(folder, excluded_names(root))
+
+
+def _report_unreadable(catalogue: Catalogue) -> None:
+    """After listing what could be read: the files that could not, and a non-zero exit status."""
+    if not catalogue.problems:
+        return
+    for problem in catalogue.problems:
+        errors.print(content(str(problem)), soft_wrap=True)
+    files = len({p.path for p in catalogue.problems})
+    fail(f"{files} runbook file(s) could not be read and are not listed (see above; `opsbook lint` checks them)",
+         EXIT_USAGE)
 
 
 @main.command(name="list")
@@ -233,7 +283,8 @@ def list_runbooks(tag: str | None, service: str | None, alert: str | None) -> No
     """
     from opsbook.runbook.catalog import filter_runbooks
 
-    runbooks = sorted(filter_runbooks(_catalogue(), tag=tag, service=service, alert=alert),
+    catalogue = _catalogue()
+    runbooks = sorted(filter_runbooks(catalogue.runbooks, tag=tag, service=service, alert=alert),
                       key=lambda rb: (rb.severity, rb.id))
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("id", no_wrap=True)  # what people copy into `opsbook run`: never broken
@@ -243,10 +294,12 @@ def list_runbooks(tag: str | None, service: str | None, alert: str | None) -> No
     table.add_column("alerts", ratio=2, overflow="fold")
     table.add_column("services", ratio=2)
     for rb in runbooks:
-        table.add_row(rb.id, rb.severity, str(len(rb.steps)), rb.title, ", ".join(rb.alerts), ", ".join(rb.services))
+        table.add_row(content(rb.id), rb.severity, str(len(rb.steps)), content(rb.title), content(", ".join(rb.alerts)),
+                      content(", ".join(rb.services)))
     console.print(table)
     if not runbooks:
         console.print("no runbook matches", style="warning")
+    _report_unreadable(catalogue)
 
 
 @main.command()
@@ -263,7 +316,7 @@ def show(runbook: str) -> None:
     from opsbook.runbook.model import Step
 
     book = resolve_runbook(runbook, root_dir())
-    console.print(Text(book.title, style="runbook.title"))
+    console.print(content(book.title, "runbook.title"))
     meta = [f"id {book.id}", book.severity]
     if book.owner:
         meta.append(f"owner {book.owner}")
@@ -271,20 +324,24 @@ def show(runbook: str) -> None:
         meta.append("services " + ", ".join(book.services))
     if book.alerts:
         meta.append("alerts " + ", ".join(book.alerts))
-    console.print(" · ".join(meta), style="meta")
+    console.print(content(" · ".join(meta), "meta"))
     if book.summary:
-        console.print(book.summary)
+        console.print(content(book.summary))
     for p in book.params:
-        console.print(f"  param [bold]{p.name}[/bold]" + (f" (default {p.default})" if p.default is not None else " (required)")
-                      + (" [secret]" if p.secret else "") + (f": {p.help}" if p.help else ""))
+        line = Text("  param ").append_text(content(p.name, "bold"))
+        line.append(f" (default {printable(p.default)})" if p.default is not None else " (required)")
+        line.append(" [secret]" if p.secret else "")
+        line.append(f": {printable(p.help)}" if p.help else "")
+        console.print(line)
+    total = len(book.steps)
     for cell in book.cells:
         if isinstance(cell, Step):
-            header = StepHeader(cell, len(book.steps), book.step_timeout(cell))
+            header = StepHeader(cell, total, book.step_timeout(cell))
             console.print(header)
             console.print(header.command())
         else:
-            console.print(Markdown(cell.text))
-    console.print(f"\nStep through it: [bold]opsbook run {book.id}[/bold]")
+            console.print(Markdown(printable(cell.text)))
+    console.print(Text("\nStep through it: ").append_text(content(f"opsbook run {book.id}", "bold")))
 
 
 @main.command()
@@ -300,9 +357,11 @@ def search(query: tuple[str, ...]) -> None:
     """
     from opsbook.runbook.catalog import search as search_runbooks
 
-    hits = search_runbooks(_catalogue(), " ".join(query))
+    catalogue = _catalogue()
+    hits = search_runbooks(catalogue.runbooks, " ".join(query))
     if not hits:
-        console.print(f"no runbook mentions {' '.join(query)!r}", style="warning")
+        console.print(content(f"no runbook mentions {' '.join(query)!r}", "warning"))
+        _report_unreadable(catalogue)
         sys.exit(EXIT_FAILED)
     table = Table(box=box.SIMPLE_HEAD, pad_edge=False)
     table.add_column("id", no_wrap=True)
@@ -311,8 +370,10 @@ def search(query: tuple[str, ...]) -> None:
     table.add_column("matched in", ratio=2)
     table.add_column("context", ratio=3, overflow="fold")
     for hit in hits:
-        table.add_row(hit.runbook.id, hit.runbook.title, hit.runbook.severity, hit.where, hit.context)
+        table.add_row(content(hit.runbook.id), content(hit.runbook.title), hit.runbook.severity, content(hit.where),
+                      content(hit.context))
     console.print(table)
+    _report_unreadable(catalogue)
 
 
 @main.group()
@@ -346,9 +407,14 @@ def entry() -> None:
     except KeyboardInterrupt:
         errors.print("interrupted")
         sys.exit(EXIT_INTERRUPTED)
+    except BrokenPipeError:
+        # `opsbook show ... | head`: the reader has what it wanted. Point stdout at /dev/null so
+        # that flushing it at exit does not fail a second time.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_OK)
     except RunbookFormatError as exc:
         for problem in exc.problems:
-            errors.print(Text(str(problem)), soft_wrap=True)
+            errors.print(content(str(problem)), soft_wrap=True)
         sys.exit(EXIT_USAGE)
     except UsageError as exc:
         fail(str(exc), EXIT_USAGE)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 def main() -> None:
     import signal
@@ -12,13 +14,31 @@ def main() -> None:
     if hasattr(signal, "pthread_sigmask"):
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT})
 
-    from ipykernel.kernelapp import IPKernelApp
+    from ipykernel import kernelapp
+    from ipykernel.iostream import IOPubThread
 
     from opsbook.kernel.kernel import OpsbookKernel
 
+    class IOPubWithoutPipe(IOPubThread):  # type: ignore[misc]
+        """IOPub without its pipe for the output of forked Python processes: that pipe is a TCP port
+        on loopback, open to every local user, and steps are bash processes whose output the kernel
+        reads itself."""
+
+        def __init__(self, socket: Any, pipe: bool = False, **kwargs: Any) -> None:
+            super().__init__(socket, pipe=False, **kwargs)
+
+    class OpsbookKernelApp(kernelapp.IPKernelApp):  # type: ignore[misc]
+        def init_iopub(self, context: Any) -> None:
+            original = kernelapp.IOPubThread
+            setattr(kernelapp, "IOPubThread", IOPubWithoutPipe)  # what init_iopub builds
+            try:
+                super().init_iopub(context)
+            finally:
+                setattr(kernelapp, "IOPubThread", original)
+
     # outstream_class=None: the kernel's own prints and logs go to its real stderr, never
     # into a step's output.
-    IPKernelApp.launch_instance(kernel_class=OpsbookKernel, outstream_class=None)
+    OpsbookKernelApp.launch_instance(kernel_class=OpsbookKernel, outstream_class=None)
 
 
 if __name__ == "__main__":

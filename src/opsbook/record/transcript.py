@@ -129,6 +129,8 @@ class TranscriptRenderer:
         self.out(f"| Started | {format_time(first.started_at) if first else '—'} |")
         self.out(f"| Finished | {format_time(finished) if finished else '—'} |")
         self.out(f"| Status | {self.final_status()} |")
+        for note in dict.fromkeys(n for e in started_events for n in e.notes):
+            self.out(f"| Note | {plain(self.mask(note))} |")
         if len(self.sessions) > 1:
             self.out(f"| Sessions | {len(self.sessions)} (resumed {len(self.sessions) - 1}×) |")
         self.out("")

@@ -85,6 +85,7 @@ class RunStarted:
     operator: str
     started_at: str
     params: tuple[tuple[str, str], ...] = ()
+    notes: tuple[str, ...] = ()  # what the record must say about this run (e.g. a lock taken over)
 
 
 @dataclass(frozen=True)

@@ -256,7 +256,8 @@ def mask_event(event: _E, masker: Masker) -> _E:
     elif isinstance(event, StepFinished):
         masked = StepFinished(_mask_result(event.result, masker))
     elif isinstance(event, RunStarted):
-        masked = dataclasses.replace(event, params=_mask_params(event.params, masker))
+        masked = dataclasses.replace(event, params=_mask_params(event.params, masker),
+                                     notes=tuple(masker.mask(n) for n in event.notes))
     elif isinstance(event, RunFinished):
         result = event.result
         masked = RunFinished(

@@ -77,6 +77,7 @@ class RunOptions:
     cwd: Path | None = None
     operator: str = ""
     output_cap: int | None = None
+    notes: tuple[str, ...] = ()  # said at the top of the record (RunStarted)
 
     @property
     def resume(self) -> bool:
@@ -179,7 +180,8 @@ def judge(step: Step, execution: Any, timeout: int) -> tuple[StepStatus, str]:
     return StepStatus.PASSED, ""
 
 
-def _operator() -> str:
+def operator_name() -> str:
+    """Who runs opsbook: the login name."""
     try:
         return getpass.getuser()
     except (KeyError, OSError):
@@ -269,9 +271,10 @@ class Runner:
             if not self.prompt.confirm_target(target, None):
                 raise UsageError(f"target {target.name} not confirmed; nothing ran")
         started = utc_now()
-        operator = self.options.operator or _operator()
+        operator = self.options.operator or operator_name()
         masked_params = tuple((k, self.masker.mask(v)) for k, v in self.params.items())
-        self.emit(RunStarted(self.runbook.id, target.name, operator, started, masked_params))
+        notes = tuple(self.masker.mask(n) for n in self.options.notes)
+        self.emit(RunStarted(self.runbook.id, target.name, operator, started, masked_params, notes))
         stop_reason = ""
         quit_run = False
         try:
@@ -359,7 +362,16 @@ class Runner:
             started = utc_now()
             first_start = first_start or started
             self.emit(StepStarted(step.index, step.name, step.source, attempt, started))
-            execution = self._execute(step, timeout)
+            t0 = time.monotonic()
+            try:
+                execution = self._execute(step, timeout)
+            except KernelDied as exc:
+                # The step ran and did not finish: a failure, never "not run". The run stops.
+                self.finish(StepResult(index=step.index, name=step.name, command=step.source,
+                                       status=StepStatus.FAILED, started_at=first_start,
+                                       duration=total + time.monotonic() - t0, attempts=attempt,
+                                       reason=self.masker.mask(f"the kernel died while this step ran: {exc}")))
+                raise
             total += execution.duration
             status, reason = judge(step, execution, timeout)
             result = StepResult(index=step.index, name=step.name, command=step.source, status=status,

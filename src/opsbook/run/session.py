@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
 import signal
 import tempfile
@@ -41,6 +42,9 @@ RESIGNAL_EVERY = 1.0
 before the kernel has started the step)."""
 
 OutputCallback = Callable[[str, str], None]
+
+_BANNER = re.compile(r"To connect another client|--existing |jupyter <app> --existing|NOTE: When using the `ipython kernel`"
+                     r"|Ctrl-C will not work|kernel-\d+\.json|connection file|^\s*$")
 
 
 @dataclass(frozen=True)
@@ -193,6 +197,12 @@ class KernelSession:
         try:
             with open(log_path, "wb") as log:
                 client.km = client.create_kernel_manager()
+                # IPC sockets in the session's private folder (mode 0700), not TCP on loopback:
+                # no other user of the machine can reach the kernel, or read outputs before
+                # they are masked.
+                client.km.transport = "ipc"
+                client.km.ip = str(self._log_dir / "kernel")
+                client.km.connection_file = str(self._log_dir / "connection.json")
                 run_sync(client.async_start_new_kernel)(
                     env=self.kernel_env(), cwd=str(self.cwd), stdout=log, stderr=log
                 )
@@ -332,13 +342,14 @@ class KernelSession:
             pass
 
     def _kernel_log_tail(self, lines: int = 15) -> str:
+        """The kernel's last own log lines (its start-up banner about connecting clients left out)."""
         if self._log_dir is None:
             return ""
         try:
             text = (self._log_dir / "kernel.log").read_text(encoding="utf-8", errors="replace")
         except OSError:
             return ""
-        tail = [line for line in text.splitlines() if line.strip()][-lines:]
+        tail = [line for line in text.splitlines() if line.strip() and not _BANNER.search(line)][-lines:]
         return ("\nkernel log:\n  " + "\n  ".join(tail)) if tail else ""
 
     def _kernel_died(self, why: str) -> KernelDied:

@@ -1,9 +1,9 @@
 """Where steps run: the sandbox (default, no configuration) or a configured target.
 
-Targets other than the sandbox are declared in `opsbook.toml` or `[tool.opsbook.run.targets]`
+Targets other than the sandbox are declared in `opsbook.toml` or `[tool.opsbook.targets]`
 in pyproject.toml:
 
-    [targets.staging]            # ([tool.opsbook.run.targets.staging] in pyproject.toml)
+    [targets.staging]            # ([tool.opsbook.targets.staging] in pyproject.toml)
     confirm = true               # ask for the target name before the first step
     env_file = ".env.staging"    # KEY=value lines, never committed
     secrets = ["DATABASE_URL", "API_TOKEN"]
@@ -15,13 +15,13 @@ in pyproject.toml:
 from __future__ import annotations
 
 import os
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from opsbook.errors import UsageError
+from opsbook.errors import SandboxError, UsageError
+from opsbook.project import project_settings
 
 SANDBOX = "sandbox"
 
@@ -38,6 +38,8 @@ class Target:
     project: str | None = None  # sandbox compose project, when sandbox
     healthy: Callable[[], bool] | None = field(default=None, compare=False, repr=False)
     """Whether the target itself is up (the sandbox knows): a failing step then says so."""
+    warning: str = ""
+    """Something the operator should know before the first step (e.g. the sandbox is not set up)."""
 
     @property
     def secrets(self) -> dict[str, str]:
@@ -49,26 +51,22 @@ def sandbox_target(root: Path, project: str | None = None) -> Target:
     from opsbook.sandbox import Sandbox  # the compose driver is only needed for this target
 
     box = Sandbox(root, project)
-    return Target(name=SANDBOX, env=box.env(), secret_names=frozenset(box.secret_names()),
+    try:
+        env = box.env()
+    except SandboxError as exc:
+        # A runbook that needs nothing of the sandbox still runs; a step that does fails, and
+        # its failure says that the sandbox is down.
+        return Target(name=SANDBOX, secret_names=frozenset(box.secret_names()), confirm=False, sandbox=True,
+                      project=project, healthy=box.healthy,
+                      warning=f"{exc}; steps run without the sandbox's variables (APP_URL, DATABASE_URL, ...)")
+    return Target(name=SANDBOX, env=env, secret_names=frozenset(box.secret_names()),
                   confirm=False, sandbox=True, project=project, healthy=box.healthy)
 
 
 def target_config(root: Path) -> dict[str, dict[str, Any]]:
-    """The [targets] tables from opsbook.toml, else from pyproject's [tool.opsbook.run.targets]."""
-    own = root / "opsbook.toml"
-    if own.is_file():
-        return _read_toml(own).get("targets", {})
-    pyproject = root / "pyproject.toml"
-    if pyproject.is_file():
-        return _read_toml(pyproject).get("tool", {}).get("opsbook", {}).get("targets", {})
-    return {}
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: {exc}") from exc
+    """The [targets] tables from opsbook.toml, else from pyproject's [tool.opsbook.targets]."""
+    targets = project_settings(root).get("targets", {})
+    return targets if isinstance(targets, dict) else {}
 
 
 def load_target(name: str, root: Path, project: str | None = None) -> Target:

@@ -1,20 +1,38 @@
 """Find runbooks on disk, give each its id, and resolve what a user typed (an id or a path).
 
 The id rule, used by every command, the pytest plugin and the site: a runbook's id is its path
-without `.md` below the folder it belongs to: `<project>/runbooks/` when it is inside it, else
-the nearest enclosing folder named `runbooks`, else the folder it was found in.
+without `.md` below the folder it belongs to: the project's runbooks folder when it is inside it,
+else the nearest enclosing folder named `runbooks`, else the folder it was found in.
+
+Folders are walked with their symbolic links followed once (a link back into a folder already
+walked is reported, not followed); hidden files and folders, and names the project excludes
+(`README.md` and `_index.md` unless the project says otherwise), are not runbooks.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from opsbook.errors import FormatProblem, RunbookFormatError, UsageError
+from opsbook.project import project_settings, settings_source, site_setting
 from opsbook.runbook.model import Runbook
 from opsbook.runbook.parse import parse_runbook
 
 RUNBOOKS_DIR = "runbooks"
+DEFAULT_EXCLUDE = ("README.md", "_index.md")
+"""Names that are never runbooks unless the project's `exclude` setting says otherwise."""
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    """The runbooks that read, and every problem of the files that did not."""
+
+    runbooks: list[Runbook] = field(default_factory=list)
+    problems: list[FormatProblem] = field(default_factory=list)
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -31,13 +49,30 @@ def project_root(start: Path | None = None) -> Path:
     return here
 
 
+def runbooks_dir(root: Path) -> Path:
+    """The project's runbooks folder: `runbooks_dir` of its settings, else the site's, else runbooks/."""
+    configured = project_settings(root).get("runbooks_dir") or site_setting(root, "runbooks_dir") or RUNBOOKS_DIR
+    if not isinstance(configured, str):
+        raise UsageError(f"{settings_source(root)}: runbooks_dir must be a folder name, not {configured!r}")
+    return Path(root) / configured
+
+
+def excluded_names(root: Path) -> tuple[str, ...]:
+    """Glob patterns of files below the runbooks folder that are not runbooks (project setting `exclude`)."""
+    configured = project_settings(root).get("exclude", DEFAULT_EXCLUDE)
+    if not isinstance(configured, (list, tuple)) or not all(isinstance(p, str) for p in configured):
+        raise UsageError(f"{settings_source(root)}: exclude must be a list of file name patterns, "
+                         f'e.g. exclude = ["README.md", "drafts/*"]')
+    return tuple(configured)
+
+
 def id_root(path: Path, project: Path | None = None, found_in: Path | None = None) -> Path:
     """The folder a runbook's id is relative to (see the module docstring)."""
     resolved = Path(path).resolve()
     if project is not None:
-        runbooks_dir = (project / RUNBOOKS_DIR).resolve()
-        if resolved.is_relative_to(runbooks_dir):
-            return runbooks_dir
+        folder = runbooks_dir(project).resolve()
+        if resolved.is_relative_to(folder):
+            return folder
     nearest = next((p for p in resolved.parents if p.name == RUNBOOKS_DIR), None)
     if nearest is not None:
         return nearest
@@ -59,7 +94,7 @@ def load_runbook(path: Path, root: Path | None = None) -> Runbook:
     """Parse the runbook file at `path`; its id is its path below `root` without `.md`."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark before `---` is accepted
     except UnicodeDecodeError as exc:
         raise RunbookFormatError([FormatProblem(path, 1, f"not UTF-8 text ({exc.reason})",
                                                 "save the file as UTF-8")]) from exc
@@ -68,46 +103,90 @@ def load_runbook(path: Path, root: Path | None = None) -> Runbook:
     return parse_runbook(text, path, runbook_id(path, root))
 
 
-def runbook_files(paths: list[Path]) -> list[Path]:
-    """Expand directories to the Markdown files below them, sorted; keep files as given."""
+def runbook_files(paths: Sequence[Path], exclude: Sequence[str] = DEFAULT_EXCLUDE,
+                  problems: list[FormatProblem] | None = None) -> list[Path]:
+    """Expand folders to the Markdown files below them, sorted; keep files as given.
+
+    Symbolic links to folders are followed once; a link back into a folder already walked is
+    not followed and is added to `problems` (when given) as a warning.
+    """
     files: list[Path] = []
     for path in paths:
+        path = Path(path)
         if path.is_dir():
-            files.extend(sorted(p for p in path.rglob("*.md")
-                                if not any(part.startswith(".") for part in p.relative_to(path).parts)))
+            files.extend(_walk(path, tuple(exclude), problems))
         else:
             files.append(path)
     return files
 
 
-def find_runbooks(root: Path) -> list[Runbook]:
-    """Parse every runbook below `root` (the runbooks/ directory); report all problems at once."""
-    runbooks: list[Runbook] = []
-    problems: list[FormatProblem] = []
-    for path in runbook_files([Path(root)]):
+def is_excluded(relative: str, exclude: Sequence[str]) -> bool:
+    """Whether the file at `relative` (below the runbooks folder, `/`-separated) is not a runbook."""
+    name = relative.rsplit("/", 1)[-1]
+    return any(fnmatch.fnmatchcase(name, pattern) or fnmatch.fnmatchcase(relative, pattern) for pattern in exclude)
+
+
+def _walk(top: Path, exclude: tuple[str, ...], problems: list[FormatProblem] | None) -> list[Path]:
+    found: list[Path] = []
+    walked = {os.path.realpath(top)}
+    for folder, dirs, names in os.walk(top, followlinks=True):
+        keep = []
+        for name in sorted(dirs):
+            if name.startswith("."):
+                continue
+            link = os.path.join(folder, name)
+            real = os.path.realpath(link)
+            if real in walked:
+                if problems is not None:
+                    problems.append(FormatProblem(Path(link), 1, f"symbolic link to {real}, a folder already "
+                                                  "searched for runbooks: not followed (a loop, or the same "
+                                                  "runbooks twice)", "remove the link or point it elsewhere"))
+                continue
+            walked.add(real)
+            keep.append(name)
+        dirs[:] = keep
+        for name in names:
+            if not name.endswith(".md") or name.startswith("."):
+                continue
+            path = Path(folder) / name
+            if is_excluded(path.relative_to(top).as_posix(), exclude):
+                continue
+            found.append(path)
+    return sorted(found)
+
+
+def find_runbooks(root: Path, exclude: Sequence[str] = DEFAULT_EXCLUDE) -> Catalogue:
+    """Parse every runbook below `root` (the runbooks folder): the good ones and every problem of the others."""
+    catalogue = Catalogue()
+    for path in runbook_files([Path(root)], exclude, catalogue.problems):
         try:
-            runbooks.append(load_runbook(path, root))
+            catalogue.runbooks.append(load_runbook(path, root))
         except RunbookFormatError as exc:
-            problems.extend(exc.problems)
-    if problems:
-        raise RunbookFormatError(problems)
-    return runbooks
+            catalogue.problems.extend(exc.problems)
+    return catalogue
 
 
 def resolve_runbook(ref: str, root: Path) -> Runbook:
-    """`ref` is a path to a runbook file or an id below `<root>/runbooks` (`incidents/db-down`)."""
+    """`ref` is a runbook id below the runbooks folder (`incidents/db-down`) or the path of a `.md` file.
+
+    An id never leaves the runbooks folder (`../README` is refused), and a path must name a
+    Markdown file, so that a typo cannot make opsbook read and run some other file.
+    """
+    folder = runbooks_dir(root)
     as_path = Path(ref)
-    runbooks_dir = root / RUNBOOKS_DIR
-    if as_path.is_file():
+    if ref.endswith(".md") and as_path.is_file():
         return load_runbook(as_path, id_root(as_path, root))
-    candidate = runbooks_dir / (ref if ref.endswith(".md") else ref + ".md")
+    candidate = folder / (ref if ref.endswith(".md") else ref + ".md")
+    if ".." in Path(ref).parts or as_path.is_absolute() or not candidate.resolve().is_relative_to(folder.resolve()):
+        raise UsageError(f"no runbook `{ref}`: an id is a path below {folder} (like incidents/db-down); "
+                         "to use a file elsewhere, give its path ending in .md")
     if candidate.is_file():
-        return load_runbook(candidate, runbooks_dir)
-    known = sorted(p.relative_to(runbooks_dir).with_suffix("").as_posix() for p in runbook_files([runbooks_dir])) \
-        if runbooks_dir.is_dir() else []
+        return load_runbook(candidate, folder)
+    known = sorted(p.relative_to(folder).with_suffix("").as_posix()
+                   for p in runbook_files([folder], excluded_names(root))) if folder.is_dir() else []
     matches = [k for k in known if k.endswith("/" + ref) or k.split("/")[-1] == ref]
     if len(matches) == 1:
-        return load_runbook(runbooks_dir / (matches[0] + ".md"), runbooks_dir)
+        return load_runbook(folder / (matches[0] + ".md"), folder)
     hint = f"; did you mean {' or '.join(matches)}?" if matches else \
-        ("; `opsbook list` shows the runbooks" if known else f"; no runbooks/ directory below {root}")
+        ("; `opsbook list` shows the runbooks" if known else f"; no runbooks folder at {folder}")
     raise UsageError(f"no runbook `{ref}`{hint}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -117,8 +118,9 @@ class Runbook:
     kernel: str = KERNEL_NAME
     cells: tuple[Cell, ...] = ()
 
-    @property
+    @functools.cached_property
     def steps(self) -> tuple[Step, ...]:
+        """The cells that run, in order (computed once: a runbook can have thousands)."""
         return tuple(c for c in self.cells if isinstance(c, Step))
 
     def step(self, name: str) -> Step:

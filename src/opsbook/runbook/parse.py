@@ -39,6 +39,7 @@ HEADER_KEYS = ("format", "title", "summary", "owner", "severity", "services", "a
 PARAM_KEYS = ("default", "help", "secret")
 VERIFY_KEYS = ("case", "params", "scenario")
 PARAM_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
+ALERT_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 YAML11_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: parsing is on the site's hot path
@@ -55,7 +56,7 @@ def _code_languages() -> frozenset[str]:
 
 
 @dataclass(frozen=True)
-class _Fence:
+class Fence:
     """A fenced block found in the raw text: where it opens and closes, and its info string."""
 
     line: int  # 1-based line of the opening fence
@@ -231,6 +232,11 @@ def _read_opsbook_block(data: dict[str, Any], nodes: dict[str, tuple[int, yaml.N
                 problems.add(line_of(key), f"`{key}` must be a list of names", f"write `{key}: [a, b]`")
             else:
                 fields[key] = values
+    for alert in fields.get("alerts", ()):
+        if not ALERT_NAME.match(alert):
+            problems.add(line_of("alerts"), f"{alert!r} is not a Prometheus alert name",
+                         "alert names are letters, digits, `_` and `:`, not starting with a digit, "
+                         "e.g. WorkerQueueBackedUp (promtool refuses any other)")
 
     if "timeout" in data:
         timeout = positive_int(data["timeout"])
@@ -318,7 +324,7 @@ def _read_verify(value: Any, node: yaml.Node, line: int, problems: _Problems) ->
 # --- body ---------------------------------------------------------------------------------
 
 
-def _scan_fences(lines: list[str], start: int) -> list[_Fence]:
+def scan_fences(lines: list[str], start: int) -> list[Fence]:
     """Every fenced block after the header, in order (a fence inside a fence is content)."""
     fences = []
     i = start
@@ -339,7 +345,7 @@ def _scan_fences(lines: list[str], start: int) -> list[_Fence]:
                 break
             body_lines.append(lines[j])
             j += 1
-        fences.append(_Fence(line=i + 1, end=min(j + 1, len(lines)), language=language,
+        fences.append(Fence(line=i + 1, end=min(j + 1, len(lines)), language=language,
                              info=info[len(language):].strip(), body="\n".join(body_lines)))
         i = j + 1
     return fences
@@ -348,12 +354,19 @@ def _scan_fences(lines: list[str], start: int) -> list[_Fence]:
 def _read_cells(lines: list[str], body_start: int, kernel: str, problems: _Problems) -> list[Cell]:
     step_language = STEP_LANGUAGES.get(kernel, "bash")
     code_languages = _code_languages()
-    candidates = [f for f in _scan_fences(lines, body_start) if f.language.lower() in code_languages]
+    candidates = [f for f in scan_fences(lines, body_start) if f.language.lower() in code_languages]
     cells: list[Cell] = []
     names: dict[str, int] = {}
+    index = 0
     prose_from = body_start  # 0-based index of the first line not yet placed in a cell
     for fence in candidates:
-        if fence.language.lower() != step_language:
+        if fence.language not in code_languages:
+            # jupytext only sees the exact spelling as code: ```Bash would be a step here and
+            # Markdown in JupyterLab, so the two would disagree about what runs.
+            problems.add(fence.line, f"```{fence.language} fence: languages are lower case (```{fence.language.lower()})",
+                         f"write ```{fence.language.lower()}; jupytext does not read ```{fence.language} as a code cell")
+            continue
+        if fence.language != step_language:
             problems.add(fence.line, f"```{fence.language} fence: this runbook's kernel ({kernel}) runs only ```{step_language} steps",
                          f"write ```{step_language} to make it a step, or ```text / ```console for an example that must not run")
             continue
@@ -361,7 +374,7 @@ def _read_cells(lines: list[str], body_start: int, kernel: str, problems: _Probl
         if prose:
             cells.append(Prose(text=prose, line=prose_from + 1))
         prose_from = fence.end
-        index = sum(1 for c in cells if isinstance(c, Step)) + 1
+        index += 1
         options, name = read_step_options(_fence_metadata(fence, problems), index,
                                           functools.partial(problems.add, fence.line))
         if name in names:
@@ -378,7 +391,7 @@ def _read_cells(lines: list[str], body_start: int, kernel: str, problems: _Probl
     return cells
 
 
-def _fence_metadata(fence: _Fence, problems: _Problems) -> dict[str, Any]:
+def _fence_metadata(fence: Fence, problems: _Problems) -> dict[str, Any]:
     """Step options read by jupytext's own info-string parser, so `jupytext --to ipynb` agrees."""
     try:
         _, metadata = text_to_metadata(f"{fence.language} {fence.info}".strip())

@@ -25,7 +25,7 @@ from opsbook.verify.result import RunbookVerification
 if TYPE_CHECKING:
     from opsbook.verify.suite import VerifySuite
 
-_STATE = pytest.StashKey["_Session"]()
+_STATE = pytest.StashKey["_PluginState"]()
 
 
 class OpsbookHooks:
@@ -69,7 +69,7 @@ def pytest_configure(config: pytest.Config) -> None:
             shard = Shard.parse(config.getoption("--opsbook-shard"))
         except UsageError as exc:
             raise pytest.UsageError(str(exc)) from exc
-    config.stash[_STATE] = _Session(config, shard)
+    config.stash[_STATE] = _PluginState(config, shard)
 
 
 def _named_on_command_line(config: pytest.Config, path: Path) -> bool:
@@ -85,9 +85,18 @@ def _named_on_command_line(config: pytest.Config, path: Path) -> bool:
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Collector | None:
     if file_path.suffix != ".md":
         return None
-    in_runbooks = any(part == "runbooks" for part in file_path.resolve().parts[:-1])
-    if not in_runbooks and not _named_on_command_line(parent.config, file_path):
+    from opsbook.runbook.discover import excluded_names, id_root, is_excluded, project_root, runbooks_dir
+
+    if _named_on_command_line(parent.config, file_path):
+        return RunbookFile.from_parent(parent, path=file_path)
+    root = project_root(Path(parent.config.invocation_params.dir))
+    resolved = file_path.resolve()
+    if not (any(part == "runbooks" for part in resolved.parts[:-1])
+            or resolved.is_relative_to(runbooks_dir(root).resolve())):
         return None
+    relative = file_path.resolve().relative_to(id_root(file_path, root)).as_posix()
+    if is_excluded(relative, excluded_names(root)):
+        return None  # README.md and the like: not runbooks
     return RunbookFile.from_parent(parent, path=file_path)
 
 
@@ -231,7 +240,7 @@ class _PytestReporter:
         pass
 
 
-class _Session:
+class _PluginState:
     """The pytest session's verification suite, made when the first runbook item runs."""
 
     def __init__(self, config: pytest.Config, shard: Any) -> None:

@@ -8,6 +8,7 @@ runbook's last verification is.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -170,10 +171,11 @@ class CaseRecord:
     steps: tuple[StepRecord, ...]
 
     def step(self, name: str) -> StepRecord | None:
-        for record in self.steps:
-            if record.name == name:
-                return record
-        return None
+        return self._by_name.get(name)
+
+    @functools.cached_property
+    def _by_name(self) -> dict[str, StepRecord]:
+        return {record.name: record for record in self.steps}  # one lookup per step card, not a scan
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from types import TracebackType
 from typing import Protocol
 
 from opsbook.errors import OpsbookError, RunbookFormatError
-from opsbook.runbook.discover import RUNBOOKS_DIR, id_root, load_runbook, runbook_files, runbook_id
+from opsbook.runbook.discover import excluded_names, id_root, load_runbook, runbook_files, runbook_id, runbooks_dir
 from opsbook.runbook.model import Runbook
 from opsbook.sandbox.progress import ProgressFactory
 from opsbook.text import display_path, utc_now
@@ -121,9 +121,10 @@ def collect(paths: Sequence[Path], root: Path) -> tuple[list[Runbook], list[Runb
     broken: list[RunbookVerification] = []
     seen: set[Path] = set()
     commit: str | None = None
+    exclude = excluded_names(root)
     for given in paths:
         base = given.resolve() if given.is_dir() else given.resolve().parent
-        for path in runbook_files([given]):
+        for path in runbook_files([given], exclude):
             resolved = path.resolve()
             if resolved in seen:
                 continue
@@ -227,7 +228,7 @@ class VerifySuite:
 
 def select(request: VerifyRequest) -> tuple[list[Runbook], list[RunbookVerification], int]:
     """This request's runbooks, its unreadable files (as failed verifications) and how many runbooks there are in all."""
-    runbooks, broken = collect(list(request.paths) or [request.root / RUNBOOKS_DIR], request.root)
+    runbooks, broken = collect(list(request.paths) or [runbooks_dir(request.root)], request.root)
     total = len(runbooks)
     if request.shard is not None:
         runbooks = request.shard.select(runbooks)
