@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from jupytext.cell_metadata import text_to_metadata
 
 from opsbook.errors import FormatProblem, RunbookFormatError
 from opsbook.kernel.protocol import KERNEL_NAME, LANGUAGE
@@ -29,6 +28,7 @@ from opsbook.runbook.model import (
     Step,
     VerifyCase,
 )
+from opsbook.runbook.infostring import CODE_FENCE_LANGUAGES, read_info_string
 from opsbook.runbook.options import positive_int, read_step_options, string_list, unknown_key_hint
 
 STEP_LANGUAGES = {KERNEL_NAME: LANGUAGE}
@@ -43,16 +43,6 @@ ALERT_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 YAML11_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: parsing is on the site's hot path
-
-
-@functools.lru_cache(maxsize=1)
-def _code_languages() -> frozenset[str]:
-    """Fence languages jupytext turns into code cells (the rest stay Markdown)."""
-    try:
-        from jupytext.languages import _JUPYTER_LANGUAGES  # the list jupytext itself uses
-    except ImportError:  # pragma: no cover - older/newer jupytext
-        return frozenset({"bash", "sh", "python", "python3", "R", "sql", "js", "javascript"})
-    return frozenset(lang.lower() for lang in _JUPYTER_LANGUAGES)
 
 
 @dataclass(frozen=True)
@@ -353,20 +343,20 @@ def scan_fences(lines: list[str], start: int) -> list[Fence]:
 
 def _read_cells(lines: list[str], body_start: int, kernel: str, problems: _Problems) -> list[Cell]:
     step_language = STEP_LANGUAGES.get(kernel, "bash")
-    code_languages = _code_languages()
-    candidates = [f for f in scan_fences(lines, body_start) if f.language.lower() in code_languages]
+    lowered = {language.lower() for language in CODE_FENCE_LANGUAGES}
+    candidates = [f for f in scan_fences(lines, body_start) if f.language.lower() in lowered]
     cells: list[Cell] = []
     names: dict[str, int] = {}
     index = 0
     prose_from = body_start  # 0-based index of the first line not yet placed in a cell
     for fence in candidates:
-        if fence.language not in code_languages:
-            # jupytext only sees the exact spelling as code: ```Bash would be a step here and
-            # Markdown in JupyterLab, so the two would disagree about what runs.
+        if fence.language not in CODE_FENCE_LANGUAGES:
+            # jupytext only sees these spellings as code (bash, BASH): ```Bash would be a step
+            # here and Markdown in JupyterLab, so the two would disagree about what runs.
             problems.add(fence.line, f"```{fence.language} fence: languages are lower case (```{fence.language.lower()})",
                          f"write ```{fence.language.lower()}; jupytext does not read ```{fence.language} as a code cell")
             continue
-        if fence.language != step_language:
+        if fence.language.lower() != step_language:
             problems.add(fence.line, f"```{fence.language} fence: this runbook's kernel ({kernel}) runs only ```{step_language} steps",
                          f"write ```{step_language} to make it a step, or ```text / ```console for an example that must not run")
             continue
@@ -392,9 +382,9 @@ def _read_cells(lines: list[str], body_start: int, kernel: str, problems: _Probl
 
 
 def _fence_metadata(fence: Fence, problems: _Problems) -> dict[str, Any]:
-    """Step options read by jupytext's own info-string parser, so `jupytext --to ipynb` agrees."""
+    """Step options read as jupytext reads them (see infostring), so `jupytext --to ipynb` agrees."""
     try:
-        _, metadata = text_to_metadata(f"{fence.language} {fence.info}".strip())
+        _, metadata = read_info_string(f"{fence.language} {fence.info}".strip())
     except Exception as exc:  # jupytext raises several types; all mean "cannot read"
         problems.add(fence.line, f"cannot read step options: {exc}",
                      'options are key=value with JSON values, e.g. name="restart-worker" timeout=60')
