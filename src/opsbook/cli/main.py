@@ -52,7 +52,8 @@ def root_dir() -> Path:
 class _Commands(click.Group):
     """The `opsbook` group; `sandbox` and `verify` are imported only when used (fast start)."""
 
-    lazy = {"sandbox": ("opsbook.cli.sandbox", "sandbox"), "verify": ("opsbook.cli.verify", "verify")}
+    lazy = {"sandbox": ("opsbook.cli.sandbox", "sandbox"), "verify": ("opsbook.cli.verify", "verify"),
+            "import": ("opsbook.cli.authoring", "import_runbooks"), "new": ("opsbook.cli.authoring", "new_runbook")}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
