@@ -24,6 +24,10 @@ def on_files(files: Any, config: MkDocsConfig) -> Any:
     return plugin.on_files(files, config)
 
 
+def on_page_markdown(markdown: str, page: Any, config: MkDocsConfig, files: Any) -> str:
+    return plugin.on_page_markdown(markdown, page, config, files)
+
+
 def on_page_content(html: str, page: Any, config: MkDocsConfig, files: Any) -> str:
     return plugin.on_page_content(html, page, config, files)
 

@@ -16,6 +16,7 @@ from opsbook.runbook.model import Runbook
 from opsbook.site.alerts import AlertRule
 from opsbook.site.render import RenderContext
 from opsbook.verify.status import status_from_document
+from tests.site.fixture_project import HOSTILE_NAV, HOSTILE_RULES, HOSTILE_RUNBOOKS, HOSTILE_SETTINGS, fixture_project
 from tests.support.render_samples import GOLDEN_DIR, NOW, sample_runbooks, status_document
 from tests.support.site import CHROMIUM, CHROMIUM_ARGS, REPO, mkdocs_build, synthetic_status
 
@@ -35,7 +36,29 @@ def real_site(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def site_url(real_site: Path):
     """The built site served over HTTP on the loopback interface."""
-    handler = functools.partial(_QuietHandler, directory=str(real_site))
+    yield from _served(real_site)
+
+
+@pytest.fixture(scope="session")
+def hostile_site(tmp_path_factory) -> Path:
+    """A fixture project, built strictly, whose runbook holds markup in every header field and whose
+    rule file holds markup in alert names, a severity, a summary and an external runbook_url."""
+    work = tmp_path_factory.mktemp("hostile-site")
+    config = fixture_project(work, HOSTILE_RULES, runbooks=("runbook-files", HOSTILE_RUNBOOKS),
+                             settings=HOSTILE_SETTINGS, nav=HOSTILE_NAV)
+    site = work / "site"
+    result = mkdocs_build(config, site, cwd=work)
+    assert result.returncode == 0, result.stderr
+    return site
+
+
+@pytest.fixture(scope="session")
+def hostile_site_url(hostile_site: Path):
+    yield from _served(hostile_site)
+
+
+def _served(site: Path):
+    handler = functools.partial(_QuietHandler, directory=str(site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -102,3 +102,24 @@ def test_site_works_from_disk_with_search(page, real_site: Path):
     assert page.locator("#workerqueuebackedup").is_visible()
     assert page.problems == []
     assert page.dialogs == []
+
+
+def test_markup_in_runbook_and_rule_fields_runs_nothing(page, hostile_site_url):
+    from tests.site.fixture_project import HOSTILE_TITLE
+
+    runbook = urljoin(hostile_site_url, "runbooks/incidents/markup-everywhere/index.html")
+    for path in ("index.html", "alerts/index.html", "services/index.html", "quick-start/index.html",
+                 "runbooks/index.html", "tags/index.html", "runbooks/incidents/index.html"):
+        page.goto(urljoin(hostile_site_url, path))
+        page.wait_for_load_state("networkidle")
+        assert page.locator("nav.md-nav--primary").first.get_by_text(HOSTILE_TITLE).count() >= 1, path
+    page.goto(runbook)
+    page.wait_for_load_state("networkidle")
+    assert page.title() == f"{HOSTILE_TITLE} - opsbook runbooks"
+    assert page.locator("h1").inner_text().startswith(HOSTILE_TITLE)
+    assert page.locator("img[src='x'], [onerror]").count() == 0
+    hrefs = _search(page, "Hostile")
+    assert any("markup-everywhere" in h for h in hrefs), hrefs
+    assert page.locator(".md-search-result img[src='x']").count() == 0
+    assert page.dialogs == []
+    assert page.problems == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import codecs
+import dataclasses
 import json
 from datetime import timedelta
 from html.parser import HTMLParser
@@ -10,11 +12,16 @@ from pathlib import Path
 import jsonschema
 import markdown
 import pytest
+import yaml
+from markupsafe import Markup
 from mkdocs.config import load_config
+from mkdocs.exceptions import PluginError
 
 from opsbook.site import render
-from opsbook.site.alerts import AlertRule, AlertRulesError, load_alert_rules, read_rule_file
-from opsbook.site.anchors import anchors_in, check_runbook_urls
+from opsbook.site.alerts import AlertRule, AlertRulesError, alert_anchor, load_alert_rules, read_rule_file, rule_files
+from opsbook.site.annotations import url_template
+from opsbook.site.anchors import anchors_in, check_runbook_urls, unchecked_runbook_urls
+from opsbook.site.config import OpsbookConfig, SiteSettings
 from opsbook.site.plugin import expand_nav
 from opsbook.errors import StatusFileError
 from opsbook.verify.status import Freshness, freshness, read_status, status_from_document
@@ -161,8 +168,9 @@ groups:
 def test_alert_rules_with_lines(tmp_path):
     (tmp_path / "platform.yml").write_text(RULES)
     (tmp_path / "notes.txt").write_text("not a rule file")
-    rules, errors = load_alert_rules(tmp_path)
-    assert errors == []
+    found = load_alert_rules(tmp_path)
+    assert found.errors == []
+    rules = found.rules
     assert [(r.name, r.line, r.severity) for r in rules] == [("WorkerQueueBackedUp", 6, "critical"),
                                                               ("AppDown", 15, "page")]
     assert rules[0].summary == "Jobs are waiting"
@@ -174,7 +182,8 @@ def test_broken_rule_file_is_reported_with_its_line(tmp_path):
     broken.write_text("groups:\n  - name: x\n    rules: [\n")
     with pytest.raises(AlertRulesError, match=r"broken.yml:\d+: not valid YAML"):
         read_rule_file(broken)
-    assert load_alert_rules(tmp_path / "missing") == ([], [])
+    missing = load_alert_rules(tmp_path / "missing")
+    assert (missing.rules, missing.errors) == ([], [])
 
 
 def _rule(url: str) -> AlertRule:
@@ -227,8 +236,263 @@ def test_nav_areas_expand_and_unnamed_areas_follow(runbooks):
 
 
 def test_alert_summaries_show_no_raw_prometheus_templates():
-    from opsbook.site.alerts import readable_summary
+    from opsbook.site.annotations import readable_summary
 
     assert readable_summary("{{ $value }} jobs are waiting (threshold 1000)") == "N jobs are waiting (threshold 1000)"
     assert readable_summary("{{ $labels.job }} is down") == "<job> is down"
     assert readable_summary('{{ printf "%.1f" $value }}% of requests fail') == "N% of requests fail"
+
+
+# --- markup in runbook fields and alert names --------------------------------------------------
+
+HOSTILE = '<script>alert(1)</script>"><img src=x onerror=alert(2)>'
+
+
+def _injected(html: str) -> list[str]:
+    parsed = _parse(html)
+    return ([t for t, _ in parsed.tags if t in ("script", "img", "iframe")]
+            + [k for _, a in parsed.tags for k in a if k.startswith("on")])
+
+
+def test_alert_anchor_keeps_prometheus_names_and_makes_any_other_a_safe_stable_id():
+    assert alert_anchor("WorkerQueueBackedUp") == "workerqueuebackedup"  # what existing runbook_urls link to
+    assert alert_anchor("node:cpu_high") == "node:cpu_high"
+    anchor = alert_anchor('Hostile"><img src=x>')
+    assert anchor.startswith("hostile-img-src-x-") and anchor == alert_anchor('Hostile"><img src=x>')
+    assert alert_anchor('Hostile"><img src=y>') != anchor
+    assert alert_anchor("<>").startswith("alert-")
+    assert render.runbook_alert_anchor("Disk full") == "alert-" + alert_anchor("Disk full") != "alert-disk full"
+
+
+def test_runbook_page_with_markup_in_every_field_stays_text(runbooks, ctx, site_markdown):
+    # Built here, not parsed: the parser refuses such alert names, rule files and other callers need not.
+    hostile = dataclasses.replace(
+        runbooks[0], title=HOSTILE, summary=HOSTILE, owner=HOSTILE, services=(HOSTILE,), alerts=(HOSTILE,),
+        tags=(HOSTILE,), scenario=HOSTILE, params=(dataclasses.replace(runbooks[0].params[0], help=HOSTILE,
+                                                                       default=HOSTILE),) if runbooks[0].params else (),
+    )
+    rules = (AlertRule(HOSTILE, Path("x.yml"), 1, severity=HOSTILE, summary=HOSTILE),)
+    hostile_ctx = dataclasses.replace(ctx, rules=rules)
+    for page in (render.runbook_page(hostile, hostile_ctx), render.alerts_page([hostile], hostile_ctx),
+                 render.services_page([hostile], hostile_ctx), render.quick_start_page([hostile], hostile_ctx),
+                 render.runbooks_page([hostile], hostile_ctx)):
+        _, meta, body = page.split("---\n", 2)
+        html = site_markdown(body)
+        assert _injected(html) == [], html
+        for value in yaml.safe_load(meta).values():
+            for text in value if isinstance(value, list) else [value]:
+                assert "<" not in text and '"' not in text, text
+    html = site_markdown(render.runbook_page(hostile, hostile_ctx).split("---\n", 2)[2])
+    assert f'id="alert-{alert_anchor(HOSTILE)}"' in html and HOSTILE not in html
+
+
+def test_front_matter_and_nav_titles_are_escaped_text(runbooks):
+    meta = yaml.safe_load(render.front_matter({"title": HOSTILE, "tags": [HOSTILE]}).strip("-\n"))
+    escaped = "&lt;script&gt;alert(1)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(2)&gt;"
+    assert meta == {"title": escaped, "tags": [escaped]}
+    hostile = dataclasses.replace(runbooks[2], title=HOSTILE)
+    nav = expand_nav([{"Database": "runbooks/database/"}], [hostile], set())
+    (title, page), = nav[0]["Database"][0].items()
+    assert title == escaped and isinstance(title, Markup)  # Markup: a template's `| e` leaves it as it is
+    assert page == "runbooks/database/backup-restore/index.md"
+
+
+def test_alerts_index_shows_runbooks_elsewhere_as_escaped_links(ctx):
+    url = 'https://wiki.example.com/runbooks/a?b=1&c="><script>alert(1)</script>'
+    rules = (AlertRule("AppSlow", Path("app.yml"), 3, runbook_url=url),
+             AlertRule("AppFar", Path("app.yml"), 9, runbook_url="https://wiki.example.com/runbooks/{{ $labels.x }}"),
+             AlertRule("AppNone", Path("app.yml"), 12))
+    page = render.alerts_page([], dataclasses.replace(ctx, rules=rules,
+                                                      runbooks_elsewhere=("https://wiki.example.com/runbooks/",)))
+    rows = {line.split("</a>")[0].rsplit(">", 1)[-1]: line for line in page.splitlines() if "opsbook-alert" in line}
+    assert "runbook elsewhere" in rows["AppSlow"] and "no runbook yet" not in rows["AppSlow"]
+    assert ('href="https://wiki.example.com/runbooks/a?b=1&#38;c=&#34;&#62;&#60;script&#62;alert(1)&#60;/script&#62;"'
+            in rows["AppSlow"])
+    assert "runbook elsewhere" in rows["AppFar"] and "href" not in rows["AppFar"].split("runbook elsewhere")[1]
+    assert "no runbook yet" in rows["AppNone"]
+
+
+# --- rule files ---------------------------------------------------------------------------------
+
+SMALL_RULES = "groups:\n  - name: g\n    rules:\n      - alert: Small\n        expr: up == 0\n"
+
+
+@pytest.mark.parametrize("encoded", [
+    SMALL_RULES.encode("utf-8"),
+    codecs.BOM_UTF8 + SMALL_RULES.encode("utf-8"),
+    codecs.BOM_UTF16_LE + SMALL_RULES.encode("utf-16-le"),
+    codecs.BOM_UTF16_BE + SMALL_RULES.encode("utf-16-be"),
+], ids=["utf-8", "utf-8-bom", "utf-16-le", "utf-16-be"])
+def test_rule_files_read_in_every_encoding_promtool_reads(tmp_path, encoded):
+    path = tmp_path / "rules.yml"
+    path.write_bytes(encoded)
+    assert [(r.name, r.line) for r in read_rule_file(path)] == [("Small", 4)]
+
+
+@pytest.mark.parametrize("encoded, line", [
+    ("groups: []\n# caf\u00e9\n".encode("latin-1"), 2),
+    (b"\xff\xfe" + "groups: []\n".encode("utf-16-le")[:-1], 1),
+])
+def test_undecodable_rule_file_is_an_error_with_its_line(tmp_path, encoded, line):
+    path = tmp_path / "rules.yml"
+    path.write_bytes(encoded)
+    with pytest.raises(AlertRulesError, match=rf"rules.yml:{line}: not UTF-(8|16-LE) text \(.*\): save it as UTF-8"):
+        read_rule_file(path)
+
+
+@pytest.mark.parametrize("text", ["", "# nothing yet\n", "null\n", "~\n", "{}\n", "---\n---\n"])
+def test_empty_rule_files_hold_no_rules(tmp_path, text):
+    path = tmp_path / "rules.yml"
+    path.write_text(text)
+    notes: list[str] = []
+    assert read_rule_file(path, notes) == []
+    assert notes == [f"{path}:1: empty: no rules"]
+
+
+def test_rule_files_are_found_below_the_folder_in_any_case_but_not_hidden(tmp_path):
+    for name in ("a.yml", "b.YAML", "c.json", "deep/er/d.Yml", "notes.txt", ".e.yml", ".git/f.yml", "x/.cache/g.yml"):
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("{}\n")
+    assert [p.relative_to(tmp_path).as_posix() for p in rule_files(tmp_path)] == [
+        "a.yml", "b.YAML", "c.json", "deep/er/d.Yml"]
+
+
+def test_json_rule_files_indented_with_tabs_read_with_lines(tmp_path):
+    path = tmp_path / "rules.json"
+    path.write_text(json.dumps({"groups": [{"name": "g", "rules": [{"alert": "Json", "expr": "up"}]}]}, indent="\t"))
+    assert [(r.name, r.line) for r in read_rule_file(path)] == [("Json", 7)]
+
+
+PROMETHEUS_RULES = """\
+apiVersion: monitoring.coreos.com/v1
+kind: PrometheusRule
+metadata: {name: one}
+spec:
+  groups:
+    - name: g
+      rules:
+        - alert: FromManifest
+          expr: up == 0
+---
+apiVersion: v1
+kind: Service
+metadata: {name: skipped}
+---
+apiVersion: v1
+kind: List
+items:
+  - apiVersion: monitoring.coreos.com/v1
+    kind: PrometheusRule
+    metadata: {name: two}
+    spec:
+      groups:
+        - name: h
+          rules:
+            - alert: FromList
+              expr: up == 0
+---
+"""
+
+
+def test_prometheus_rule_manifests_are_read_from_spec_groups(tmp_path):
+    path = tmp_path / "k8s.yaml"
+    path.write_text(PROMETHEUS_RULES)
+    notes: list[str] = []
+    assert [(r.name, r.line) for r in read_rule_file(path, notes)] == [("FromManifest", 8), ("FromList", 25)]
+    assert notes == [f"{path}:11: a Kubernetes Service, not a PrometheusRule: skipped"]
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("- alert: X\n", "not a list"),
+    ("rules:\n  - alert: X\n", "not a mapping of `rules`"),
+    ("just text\n", "not a single value"),
+])
+def test_other_shapes_say_what_a_rule_file_is(tmp_path, text, problem):
+    path = tmp_path / "rules.yml"
+    path.write_text(text)
+    with pytest.raises(AlertRulesError) as raised:
+        read_rule_file(path)
+    message = str(raised.value)
+    assert message.startswith(f"{path}:1: expected a Prometheus rule file (a `groups:` list of rule groups)")
+    assert "kind: PrometheusRule, with the groups under `spec.groups:`" in message and message.endswith(problem)
+
+
+def test_rule_files_parse_with_libyaml_when_it_is_there(tmp_path, monkeypatch):
+    if not yaml.__with_libyaml__:
+        pytest.skip("PyYAML without libyaml")
+
+    def pure_python(*args, **kwargs):
+        raise AssertionError("the pure-Python YAML composer parsed a rule file")
+
+    monkeypatch.setattr(yaml.composer.Composer, "compose_document", pure_python)
+    path = tmp_path / "platform.yml"
+    path.write_text(RULES)
+    assert [(r.name, r.line) for r in read_rule_file(path)] == [("WorkerQueueBackedUp", 6), ("AppDown", 15)]
+
+
+# --- templated and external runbook_urls ---------------------------------------------------------
+
+SITE = "https://runbooks.example.com/"
+PAGES = {"runbooks/incidents/q/index.html": {"alert-workerqueuebackedup"}, "alerts/index.html": {"workerqueuebackedup"}}
+
+
+def test_url_templates_expand_the_rule_name_and_labels_and_know_what_they_cannot():
+    labels = {"team": "Core", "later": "{{ $labels.job }}"}
+    template = url_template("https://x/{{ $labels.team | toLower }}/{{ .Labels.alertname | upper }}{{/* c */}}",
+                            "Worker", labels)
+    assert template is not None
+    assert template.meant == "https://x/core/WORKER"
+    assert template.rule_values == ("{{ $labels.team | toLower }}", "{{ .Labels.alertname | upper }}")
+    assert template.unknown == ()
+    assert url_template("https://x/y", "Worker", labels) is None
+    assert url_template('https://x/{{ "y" }}', "Worker", labels).is_static
+    for unknown in ("{{ $externalURL }}/r", "https://x/{{ $labels.job }}", "https://x/{{ $labels.later }}",
+                    "https://x/{{ $externalLabels.cluster }}"):
+        template = url_template(unknown, "Worker", labels)
+        assert template.unknown and template.meant is None, unknown
+    skipped = url_template('https://x/{{ reReplaceAll "a" "b" $labels.alertname }}', "Worker", labels)
+    assert skipped.meant is None
+
+
+def test_templated_runbook_urls_are_checked_as_prometheus_expands_them():
+    rules = [
+        _rule("https://runbooks.example.com/runbooks/incidents/q/#alert-{{ $labels.alertname | toLower }}"),
+        _rule("https://runbooks.example.com/alerts/#{{ $labels.alertname }}"),
+        _rule('https://runbooks.example.com/alerts/#{{ "workerqueuebackedup" }}'),
+        _rule("{{ $externalURL }}/runbooks/q"),
+    ]
+    problems = [str(p) for p in check_runbook_urls(rules, SITE, PAGES)]
+    assert len(problems) == 2
+    assert "expands {{ $labels.alertname | toLower }} to an empty value when the alert fires" in problems[0]
+    assert problems[0].endswith(
+        "write the URL out: https://runbooks.example.com/runbooks/incidents/q/#alert-workerqueuebackedup")
+    assert problems[1].endswith("write the URL out: https://runbooks.example.com/alerts/#WorkerQueueBackedUp "
+                                "(which points to an anchor that does not exist (#WorkerQueueBackedUp))")
+    assert unchecked_runbook_urls(rules) == [
+        "monitoring/prometheus/alerts/worker.yml:6: alert WorkerQueueBackedUp: runbook_url "
+        "{{ $externalURL }}/runbooks/q depends on {{ $externalURL }}, known only when the alert fires: not checked"]
+
+
+def test_runbook_urls_under_an_accepted_prefix_are_not_checked():
+    rules = [_rule("https://wiki.example.com/runbooks/q"), _rule("https://wiki.example.com/other/q")]
+    problems = check_runbook_urls(rules, SITE, PAGES, ("https://wiki.example.com/runbooks/",))
+    assert [p.rule.runbook_url for p in problems] == ["https://wiki.example.com/other/q"]
+    assert "add its URL to the `external_runbook_prefixes` setting" in problems[0].problem
+
+
+def test_external_runbook_prefixes_must_be_http_urls():
+    config = load_config(str(REPO / "mkdocs.yml"))
+    options = OpsbookConfig()
+    options.load_dict({"external_runbook_prefixes": ["https://wiki.example.com/runbooks/"]})
+    assert SiteSettings.from_config(config, options, {}).external_runbook_prefixes == (
+        "https://wiki.example.com/runbooks/",)
+    options.load_dict({"external_runbook_prefixes": ["javascript:alert(1)//"]})
+    with pytest.raises(PluginError, match="'javascript:alert\\(1\\)//' is not an http\\(s\\) URL"):
+        SiteSettings.from_config(config, options, {})
+
+
+def test_every_site_setting_is_in_the_getting_started_table():
+    guide = (REPO / "docs/getting-started.md").read_text()
+    table = guide.split("## Site settings", 1)[1].split("\n## ", 1)[0]
+    for name, _ in OpsbookConfig._schema:
+        assert f"| `{name}` |" in table, f"docs/getting-started.md does not document the site setting {name}"

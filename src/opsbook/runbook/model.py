@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -14,6 +15,8 @@ FORMAT_VERSION = 1
 """The newest runbook format this opsbook reads (`opsbook: format:` in the header)."""
 
 SEVERITIES = ("SEV1", "SEV2", "SEV3", "SEV4")
+ALERT_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+"""What Prometheus (and promtool) accept as an alert name."""
 DEFAULT_TIMEOUT = 300
 """Seconds a step may run when neither the step nor the runbook says otherwise."""
 

@@ -19,6 +19,7 @@ import yaml
 from opsbook.errors import FormatProblem, RunbookFormatError
 from opsbook.kernel.protocol import KERNEL_NAME, LANGUAGE
 from opsbook.runbook.model import (
+    ALERT_NAME,
     FORMAT_VERSION,
     SEVERITIES,
     Cell,
@@ -39,7 +40,6 @@ HEADER_KEYS = ("format", "title", "summary", "owner", "severity", "services", "a
 PARAM_KEYS = ("default", "help", "secret")
 VERIFY_KEYS = ("case", "params", "scenario")
 PARAM_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
-ALERT_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 YAML11_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
 SafeLoader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: parsing is on the site's hot path

@@ -2,7 +2,8 @@
 
 Settings are relative to the folder of mkdocs.yml, never to the working directory. With the
 plugin (`plugins: [opsbook: {...}]`) they are its options; `hooks/runbooks.py` reads the same
-keys from `extra.opsbook`. OPSBOOK_STATUS and OPSBOOK_STALE_AFTER_DAYS override the last two.
+keys from `extra.opsbook`. OPSBOOK_STATUS and OPSBOOK_STALE_AFTER_DAYS override status_file and
+stale_after_days.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from mkdocs.config import base
 from mkdocs.config import config_options as c
@@ -23,11 +25,13 @@ class OpsbookConfig(base.Config):
     runbooks_dir = c.Type(str, default="runbooks")
     """The runbook files."""
     alert_rules = c.Type(str, default="monitoring/prometheus/alerts")
-    """Prometheus rule files (*.yml, *.yaml): the alerts index and the runbook_url check."""
+    """Prometheus rule files (*.yml, *.yaml, *.json, in sub-folders too): the alerts index and the runbook_url check."""
     status_file = c.Type(str, default="build/verify/status.json")
     """Written by `opsbook verify`."""
     stale_after_days = c.Type(int, default=7)
     """A pass older than this shows as stale."""
+    external_runbook_prefixes = c.ListOfItems(c.Type(str), default=[])
+    """runbook_urls that start with one of these are another site's runbooks: accepted, not checked."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +43,7 @@ class SiteSettings:
     alert_rules: Path
     status_file: Path
     stale_after_days: int
+    external_runbook_prefixes: tuple[str, ...] = ()
 
     @classmethod
     def from_config(cls, config: MkDocsConfig, options: OpsbookConfig, environ: Mapping[str, str]) -> SiteSettings:
@@ -51,12 +56,18 @@ class SiteSettings:
             stale_days = int(stale)
         except (TypeError, ValueError):
             raise PluginError(f"opsbook: stale_after_days must be a whole number of days, not {stale!r}") from None
+        for prefix in options.external_runbook_prefixes:
+            target = urlsplit(prefix)
+            if target.scheme not in ("http", "https") or not target.netloc:
+                raise PluginError(f"opsbook: external_runbook_prefixes: {prefix!r} is not an http(s) URL; "
+                                  "write the start of the other site's runbook URLs, e.g. https://wiki.example.com/runbooks/")
         return cls(
             project_dir=project_dir,
             runbooks_dir=project_dir / options.runbooks_dir,
             alert_rules=project_dir / options.alert_rules,
             status_file=project_dir / status,
             stale_after_days=stale_days,
+            external_runbook_prefixes=tuple(options.external_runbook_prefixes),
         )
 
     def label(self, path: Path) -> str:

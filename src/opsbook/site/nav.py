@@ -1,9 +1,16 @@
-"""The site navigation: `Title: runbooks/<area>/` entries of mkdocs.yml expanded to the runbook pages."""
+"""The site navigation: `Title: runbooks/<area>/` entries of mkdocs.yml expanded to the runbook pages.
+
+The titles this module adds are runbook titles and folder names, shown in the navigation of every
+page; mkdocs prints nav titles unescaped, so they are escaped text, as Markup so that a template's
+own `| e` (Material's footer) does not escape them a second time.
+"""
 
 from __future__ import annotations
 
 import re
 from typing import Any
+
+from markupsafe import Markup
 
 from opsbook.runbook.model import Runbook
 from opsbook.site import render
@@ -23,7 +30,7 @@ def expand_nav(nav: list[Any], runbooks: list[Runbook], generated: set[str]) -> 
         index = render.area_page_path(area)
         if area and index in generated:
             items.append(index)
-        items.extend({rb.title: render.runbook_page_path(rb.id)} for rb in by_area.get(area, []))
+        items.extend({_title(rb.title): render.runbook_page_path(rb.id)} for rb in by_area.get(area, []))
         return items
 
     named: set[str] = set()
@@ -43,7 +50,7 @@ def expand_nav(nav: list[Any], runbooks: list[Runbook], generated: set[str]) -> 
                 (title, value), = item.items()
                 if value == "runbooks/":
                     sections: list[Any] = [render.RUNBOOKS_PAGE] if render.RUNBOOKS_PAGE in generated else []
-                    sections += [{render.area_title(a): area_section(a)} for a in sorted(by_area)]
+                    sections += [{_title(render.area_title(a)): area_section(a)} for a in sorted(by_area)]
                     result.append({title: sections})
                     continue
                 match = _AREA_ENTRY.match(value) if isinstance(value, str) else None
@@ -56,11 +63,15 @@ def expand_nav(nav: list[Any], runbooks: list[Runbook], generated: set[str]) -> 
                     continue
             result.append(item)
         if last_area >= 0 and unnamed:
-            result[last_area:last_area] = [{render.area_title(a): area_section(a)} for a in unnamed]
+            result[last_area:last_area] = [{_title(render.area_title(a)): area_section(a)} for a in unnamed]
             unnamed.clear()
         return result
 
     return expand(nav)
+
+
+def _title(text: str) -> Markup:
+    return Markup(render.page_text(text))
 
 
 def _walk(nav: Any) -> list[Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import multiprocessing
 import os
@@ -68,14 +69,17 @@ def load_status(settings: SiteSettings) -> VerificationStatus | None:
 
 def load_rules(settings: SiteSettings) -> list[AlertRule]:
     """The alerting rules; a rule file that cannot be read is logged and left out."""
-    rules, errors = load_alert_rules(settings.alert_rules)
-    for error in errors:
+    found = load_alert_rules(settings.alert_rules)
+    for note in found.notes:
+        log.info(f"opsbook: {note}")
+    for error in found.errors:
         log.warning(f"opsbook: {error}")
-    return rules
+    return found.rules
 
 
 def generated_pages(runbooks: list[Runbook], ctx: render.RenderContext) -> dict[str, str]:
     """src_uri → Markdown of every page the hooks add to the site."""
+    ctx = dataclasses.replace(ctx, runbook_ids=frozenset(rb.id for rb in runbooks))
     pages: dict[str, str] = {}
     for runbook in runbooks:
         pages[render.runbook_page_path(runbook.id)] = render.runbook_page(runbook, ctx)

@@ -2,8 +2,9 @@
 
 Registered as the `mkdocs.plugins` entry point `opsbook` (`plugins: [opsbook]`), and used by this
 project through the thin adapter `hooks/runbooks.py`. Collect, then render: pages are generated in
-on_files; the anchors of every rendered page are collected in on_page_content (keyed by page
-URL); the runbook_url check runs in on_env. State lives on the plugin, replaced at every build.
+on_files; their front matter is marked as escaped text in on_page_markdown; the anchors of every
+rendered page are collected in on_page_content (keyed by page URL); the runbook_url check runs in
+on_env. State lives on the plugin, replaced at every build.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from datetime import datetime, timezone
 from importlib import resources
 from typing import Any
 
+from markupsafe import Markup
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 from mkdocs.plugins import BasePlugin, event_priority
@@ -25,7 +27,7 @@ from mkdocs.structure.pages import Page
 from opsbook.runbook.model import Runbook
 from opsbook.site import render
 from opsbook.site.alerts import AlertRule
-from opsbook.site.anchors import anchors_in, check_runbook_urls
+from opsbook.site.anchors import anchors_in, check_runbook_urls, unchecked_runbook_urls
 from opsbook.site.config import OpsbookConfig, SiteSettings
 from opsbook.site.nav import expand_nav
 from opsbook.site.pages import generated_pages, load_rules, load_runbooks, load_status
@@ -45,6 +47,8 @@ class SiteBuild:
     rules: list[AlertRule] = field(default_factory=list)
     status: VerificationStatus | None = None
     anchors: dict[str, set[str]] = field(default_factory=dict)
+    generated: set[str] = field(default_factory=set)
+    """src_uri of every page this plugin added."""
 
 
 class OpsbookPlugin(BasePlugin[OpsbookConfig]):
@@ -89,6 +93,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
             rules=tuple(build.rules),
             rules_label=settings.label(settings.alert_rules),
             runbooks_label=settings.label(settings.runbooks_dir),
+            runbooks_elsewhere=settings.external_runbook_prefixes,
         )
         pages = generated_pages(build.runbooks, ctx)
         for src_uri, content in pages.items():
@@ -96,6 +101,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
                 log.warning(f"opsbook: docs/{src_uri} hides the generated page of the same path; rename it")
                 continue
             files.append(File.generated(config, src_uri, content=content))
+            build.generated.add(src_uri)
         if files.get_file_from_path(FILE_WORKER) is None:
             worker = resources.files("opsbook.site").joinpath("assets/file-worker.js").read_text(encoding="utf-8")
             files.append(File.generated(config, FILE_WORKER, content=worker))
@@ -107,6 +113,14 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
         )
         return files
 
+    def on_page_markdown(self, markdown: str, page: Page, config: MkDocsConfig, files: Files) -> str:
+        # Generated front matter is escaped text (render.page_text), which the templates print as it
+        # is; as Markup, a template's own `| e` (Material's footer) does not escape it a second time.
+        if page.file.src_uri in self.current().generated:
+            for key in ("title", "description"):
+                if isinstance(page.meta.get(key), str):
+                    page.meta[key] = Markup(page.meta[key])
+        return markdown
 
     def on_page_content(self, html: str, page: Page, config: MkDocsConfig, files: Files) -> str:
         self.current().anchors[page.url] = anchors_in(html)
@@ -115,7 +129,10 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
 
     def on_env(self, env: Any, config: MkDocsConfig, files: Files) -> Any:
         build = self.current()
-        dangling = check_runbook_urls(build.rules, config.site_url or "", build.anchors)
+        elsewhere = build.settings.external_runbook_prefixes
+        for note in unchecked_runbook_urls(build.rules, elsewhere):
+            log.info(f"opsbook: {note}")
+        dangling = check_runbook_urls(build.rules, config.site_url or "", build.anchors, elsewhere)
         for problem in dangling:
             log.warning(f"opsbook: dangling runbook_url: {problem}")
         if dangling:

@@ -1,8 +1,11 @@
 """Pure rendering: Runbook model + verification status → the Markdown of each site page.
 
-Nothing here knows about mkdocs; hooks.py feeds these functions and adds their output as pages.
-Text that comes from a command's output is turned into HTML entities before it is placed in a
-raw `<pre>` block, so neither Markdown, nor HTML, nor a template engine can interpret it.
+Nothing here knows about mkdocs; the site plugin feeds these functions and adds their output as
+pages. Nothing a runbook, a rule file or a command's output says becomes markup: text that comes
+from a command's output is turned into HTML entities before it is placed in a raw `<pre>` block,
+so neither Markdown, nor HTML, nor a template engine can interpret it; author text in the page
+body goes through `inline`; and what mkdocs' templates print (front matter, nav titles) goes
+through `page_text`, because mkdocs' Jinja environment does not autoescape.
 """
 
 from __future__ import annotations
@@ -20,6 +23,9 @@ from opsbook.run.targets import SANDBOX
 from opsbook.runbook.model import SEVERITIES, Prose, Runbook, Step
 from opsbook.runbook.options import badge_facts
 from opsbook.site.alerts import AlertRule, alert_anchor
+from opsbook.site.anchors import runbook_elsewhere
+from opsbook.site.prose import page_prose
+from opsbook.site.annotations import TEMPLATE
 from opsbook.text import fenced, format_duration, format_time, terminal_text
 from opsbook.verify.status import (
     CaseRecord,
@@ -76,6 +82,9 @@ class RenderContext:
     rules: tuple[AlertRule, ...] = ()
     rules_label: str = "monitoring/prometheus/alerts"
     runbooks_label: str = "runbooks"
+    runbooks_elsewhere: tuple[str, ...] = ()
+    runbook_ids: frozenset[str] = frozenset()  # every runbook of the site: links to them lead to their pages
+    """URL prefixes of other runbook sites (setting `external_runbook_prefixes`)."""
 
     def verification(self, runbook_id: str) -> Verification | None:
         return self.status.get(runbook_id) if self.status else None
@@ -105,6 +114,14 @@ def inline(text: str) -> str:
     return "".join(_INLINE_ENTITIES.get(c, c) for c in text.replace("\n", " "))
 
 
+def page_text(text: str) -> str:
+    """Author text for what mkdocs' templates print as it is: front matter values (`<title>`,
+    `<meta name="description" content="...">`, the header, tags) and nav titles. mkdocs renders
+    them without autoescaping and treats a page title as HTML (as it does a title taken from the
+    page's H1), so the text is HTML-escaped, quotes included."""
+    return html.escape(" ".join(text.split()), quote=True)
+
+
 def pre_html(text: str) -> str:
     """Recorded output as the inside of `<pre><code>`: every character that any Markdown,
     HTML or template syntax could use is an entity, so the text can only ever be text."""
@@ -122,8 +139,11 @@ def link(from_page: str, to_page: str, anchor: str = "") -> str:
     return f"{target}#{anchor}" if anchor else target
 
 
-def front_matter(meta: dict[str, object]) -> str:
-    return "---\n" + yaml.safe_dump(meta, sort_keys=False, allow_unicode=True) + "---\n"
+def front_matter(meta: dict[str, str | list[str]]) -> str:
+    """YAML front matter; every text value goes through `page_text` (templates print it unescaped)."""
+    safe = {key: page_text(value) if isinstance(value, str) else [page_text(v) for v in value]
+            for key, value in meta.items()}
+    return "---\n" + yaml.safe_dump(safe, sort_keys=False, allow_unicode=True) + "---\n"
 
 
 def day(moment: datetime) -> str:
@@ -175,7 +195,7 @@ def runbook_page(runbook: Runbook, ctx: RenderContext) -> str:
     page = runbook_page_path(runbook.id)
     verification = ctx.verification(runbook.id)
     state = ctx.freshness(runbook.id)
-    meta: dict[str, object] = {"title": runbook.title}
+    meta: dict[str, str | list[str]] = {"title": runbook.title}
     if runbook.summary:
         meta["description"] = runbook.summary
     if runbook.tags:
@@ -200,10 +220,10 @@ def runbook_page(runbook: Runbook, ctx: RenderContext) -> str:
         if isinstance(cell, Prose):
             text = _drop_title(cell.text, runbook.title) if position == 0 else cell.text
             if text.strip():
-                out.append(text.strip("\n") + "\n")
+                out.append(page_prose(text.strip("\n"), runbook.id, page, ctx.runbook_ids) + "\n")
         else:
             if not has_prose and cell.prose.strip():
-                out.append(cell.prose.strip("\n") + "\n")
+                out.append(page_prose(cell.prose.strip("\n"), runbook.id, page, ctx.runbook_ids) + "\n")
             out.append(step_card(runbook, cell, case, verification))
     return "\n".join(out)
 
@@ -418,17 +438,30 @@ def alerts_page(runbooks: Sequence[Runbook], ctx: RenderContext) -> str:
         elif rules[0].summary:
             cell += f"<br><small>{inline(rules[0].summary)}</small>"
         answering = by_alert.get(name, [])
+        elsewhere = sorted({r.runbook_url for r in rules if runbook_elsewhere(r.runbook_url, ctx.runbooks_elsewhere)})
         if answering:
             books = "<br>".join(
                 f"{_runbook_link(page, rb, runbook_alert_anchor(name))} {severity_badge(rb.severity)}"
                 for rb in answering
             )
             verified = "<br>".join(_last_verified(rb, ctx) for rb in answering)
+        elif elsewhere:
+            books = badge("elsewhere", "runbook elsewhere", "on another runbook site") + "<br>" + "<br>".join(
+                external_link(url) for url in elsewhere
+            )
+            verified = "—"
         else:
             books = badge("norunbook", "no runbook yet")
             verified = "—"
         out.append(f"| {cell} | {inline(severity)} | {books} | {verified} |")
     return "\n".join(out) + "\n"
+
+
+def external_link(url: str) -> str:
+    """A link to another site's runbook; a URL Prometheus still has to expand is shown, not linked."""
+    if TEMPLATE.search(url) or not url.startswith(("https://", "http://")):
+        return code(url)
+    return f'<a class="opsbook-elsewhere" href="{inline(url)}">{inline(url)}</a>'
 
 
 def services_page(runbooks: Sequence[Runbook], ctx: RenderContext) -> str:

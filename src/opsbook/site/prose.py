@@ -1,0 +1,81 @@
+"""A runbook's own Markdown (its prose) made fit for its page: links to other runbooks lead to their
+pages, and raw HTML is shown as text.
+
+Prose moves when it is published: `runbooks/incidents/x.md` becomes the page
+`runbooks/incidents/x/index.md`, so a link written from the file to `../database/y.md` (which
+works in the editor and on the code host) is rewritten to y's page, anchor kept. A runbook may
+come from anywhere (an imported collection, a pull request), and nothing in it may become markup
+on the site: `<script>`, `<img onerror=...>`, `<iframe>` and the like are written as text. Code
+spans and fenced blocks are left alone (their content is text already); so are autolinks.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Collection
+
+_FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
+_CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)")
+_TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
+_AUTOLINK = re.compile(r"<(?:https?|mailto|ftp):[^\s<>]*>")
+_INLINE_LINK = re.compile(r"(\]\()(<?)([^)\s>]+)(>?)((?:\s+\"[^\"]*\")?\))")
+_REFERENCE = re.compile(r"^( {0,3}\[[^\]]+\]:\s*)(\S+)(.*)$")
+
+
+def page_prose(text: str, runbook_id: str, page: str, runbook_ids: Collection[str]) -> str:
+    """`text` (Markdown of the runbook `runbook_id`) as it goes on `page`."""
+    out: list[str] = []
+    fence: str | None = None
+    for line in text.split("\n"):
+        opened = _FENCE.match(line)
+        if fence is not None:
+            out.append(line)
+            if opened and opened.group(1)[0] == fence[0] and len(opened.group(1)) >= len(fence) \
+                    and not line.strip()[len(opened.group(1)):].strip():
+                fence = None
+            continue
+        if opened:
+            fence = opened.group(1)
+            out.append(line)
+            continue
+        out.append(_inert_html(_page_links(line, runbook_id, page, runbook_ids)))
+    return "\n".join(out)
+
+
+def _inert_html(line: str) -> str:
+    pieces: list[str] = []
+    last = 0
+    for span in _CODE_SPAN.finditer(line):
+        pieces.append(_escape_tags(line[last:span.start()]))
+        pieces.append(span.group(0))
+        last = span.end()
+    pieces.append(_escape_tags(line[last:]))
+    return "".join(pieces)
+
+
+def _escape_tags(text: str) -> str:
+    kept: list[str] = []
+    last = 0
+    for link in _AUTOLINK.finditer(text):
+        kept.append(_TAG_START.sub("&lt;", text[last:link.start()]))
+        kept.append(link.group(0))
+        last = link.end()
+    kept.append(_TAG_START.sub("&lt;", text[last:]))
+    return "".join(kept)
+
+
+def _page_links(line: str, runbook_id: str, page: str, runbook_ids: Collection[str]) -> str:
+    def target(href: str) -> str:
+        path, hash_, anchor = href.partition("#")
+        if not path.endswith(".md") or "://" in path or path.startswith(("/", "mailto:")):
+            return href
+        other = posixpath.normpath(posixpath.join(posixpath.dirname(runbook_id), path))[: -len(".md")]
+        if other not in runbook_ids:
+            return href  # not a runbook: mkdocs checks it as it would any link
+        to_page = f"runbooks/{other}/index.md"
+        relative = posixpath.relpath(to_page, posixpath.dirname(page) or ".")
+        return relative + (hash_ + anchor if hash_ else "")
+
+    line = _INLINE_LINK.sub(lambda m: m.group(1) + m.group(2) + target(m.group(3)) + m.group(4) + m.group(5), line)
+    return _REFERENCE.sub(lambda m: m.group(1) + target(m.group(2)) + m.group(3), line)
