@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+from collections.abc import Callable
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -72,6 +73,35 @@ def fenced(text: str, info: str = "") -> str:
     fence = fence_for(text)
     body = text if text.endswith("\n") else text + "\n"
     return f"{fence}{info}\n{body}{fence}\n"
+
+
+# Markdown links: `[text](target "title")` (and images), `[id]: target`, and the code spans they
+# must not be looked for in.
+MD_INLINE_LINK = re.compile(r"(!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*)(<[^>\n]*>|[^)\s]+)((?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\))")
+MD_REFERENCE_LINK = re.compile(r"^(\s{0,3}\[[^\]]+\]:\s*)(<[^>]*>|\S+)(.*)$")
+MD_CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")
+
+
+def rewrite_link_targets(line: str, rewrite: Callable[[str], str]) -> str:
+    """One line of Markdown with every link target passed through `rewrite` (a `<target>` without its
+    angle brackets); targets inside code spans are not links and are left alone."""
+
+    def target(href: str) -> str:
+        if href.startswith("<") and href.endswith(">"):
+            return f"<{rewrite(href[1:-1])}>"
+        return rewrite(href)
+
+    reference = MD_REFERENCE_LINK.match(line)
+    if reference:
+        return reference.group(1) + target(reference.group(2)) + reference.group(3)
+    out: list[str] = []
+    last = 0
+    for span in MD_CODE_SPAN.finditer(line):
+        out.append(MD_INLINE_LINK.sub(lambda m: m.group(1) + target(m.group(2)) + m.group(3), line[last:span.start()]))
+        out.append(span.group(0))
+        last = span.end()
+    out.append(MD_INLINE_LINK.sub(lambda m: m.group(1) + target(m.group(2)) + m.group(3), line[last:]))
+    return "".join(out)
 
 
 # --- time -----------------------------------------------------------------------------------

@@ -29,7 +29,7 @@ from opsbook.runbook.parse import scan_fences
 from opsbook.authoring.commands import changes_something, command_words, interactive_reason
 from opsbook.authoring.shell import has_prompts, kebab, replace_placeholders, split_session, unset_variables
 from opsbook.authoring.source import header_text, step_fence
-from opsbook.text import fenced, printable
+from opsbook.text import fenced, printable, rewrite_link_targets
 
 SHELL_LANGUAGES = {"shell", "sh", "bash", "zsh", "ksh", "console", "shell-session", "shellsession", "sh-session",
                    "bash-session", "terminal", "shellscript", ""}
@@ -42,9 +42,6 @@ ALERT_NAME = re.compile(r"^(?=.*[a-z])[A-Z][a-z0-9]*(?:[A-Z][A-Za-z0-9]*)+$")
 """An alert name in CamelCase (`KubePodCrashLooping`, `KubeAPIDown`): two capitals at least."""
 SETEXT = re.compile(r"^ {0,3}(=+|-+)\s*$")
 SHORTCODE = re.compile(r"\{\{[<%]")
-INLINE_LINK = re.compile(r"(!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*)(<[^>\n]*>|[^)\s]+)((?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\))")
-REFERENCE_LINK = re.compile(r"^(\s{0,3}\[[^\]]+\]:\s*)(<[^>]*>|\S+)(.*)$")
-CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")
 MAX_NAME = 48
 MAX_SUMMARY = 300
 
@@ -427,23 +424,12 @@ def _rewrite_links(line: str, links: LinkResolver, body: _Body) -> str:
     """`line` with its link targets as `links` says, outside `code spans`; problems become notes."""
 
     def target(href: str) -> str:
-        bracketed = href.startswith("<") and href.endswith(">")
-        result = links(href[1:-1] if bracketed else href)
+        result = links(href)
         if result.problem:
             body.note(NoteKind.LINK, result.problem)
-        return f"<{result.href}>" if bracketed else result.href
+        return result.href
 
-    reference = REFERENCE_LINK.match(line)
-    if reference:
-        return reference.group(1) + target(reference.group(2)) + reference.group(3)
-    out: list[str] = []
-    last = 0
-    for span in CODE_SPAN.finditer(line):
-        out.append(INLINE_LINK.sub(lambda m: m.group(1) + target(m.group(2)) + m.group(3), line[last:span.start()]))
-        out.append(span.group(0))
-        last = span.end()
-    out.append(INLINE_LINK.sub(lambda m: m.group(1) + target(m.group(2)) + m.group(3), line[last:]))
-    return "".join(out)
+    return rewrite_link_targets(line, target)
 
 
 # --- the header ----------------------------------------------------------------------------------

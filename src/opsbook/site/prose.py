@@ -15,12 +15,11 @@ import posixpath
 import re
 from collections.abc import Collection
 
+from opsbook.text import MD_CODE_SPAN, rewrite_link_targets
+
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
-_CODE_SPAN = re.compile(r"(`+)(.+?)(?<!`)\1(?!`)")
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _AUTOLINK = re.compile(r"<(?:https?|mailto|ftp):[^\s<>]*>")
-_INLINE_LINK = re.compile(r"(\]\()(<?)([^)\s>]+)(>?)((?:\s+\"[^\"]*\")?\))")
-_REFERENCE = re.compile(r"^( {0,3}\[[^\]]+\]:\s*)(\S+)(.*)$")
 
 
 def page_prose(text: str, runbook_id: str, page: str, runbook_ids: Collection[str]) -> str:
@@ -46,7 +45,7 @@ def page_prose(text: str, runbook_id: str, page: str, runbook_ids: Collection[st
 def _inert_html(line: str) -> str:
     pieces: list[str] = []
     last = 0
-    for span in _CODE_SPAN.finditer(line):
+    for span in MD_CODE_SPAN.finditer(line):
         pieces.append(_escape_tags(line[last:span.start()]))
         pieces.append(span.group(0))
         last = span.end()
@@ -77,5 +76,4 @@ def _page_links(line: str, runbook_id: str, page: str, runbook_ids: Collection[s
         relative = posixpath.relpath(to_page, posixpath.dirname(page) or ".")
         return relative + (hash_ + anchor if hash_ else "")
 
-    line = _INLINE_LINK.sub(lambda m: m.group(1) + m.group(2) + target(m.group(3)) + m.group(4) + m.group(5), line)
-    return _REFERENCE.sub(lambda m: m.group(1) + target(m.group(2)) + m.group(3), line)
+    return rewrite_link_targets(line, target)
