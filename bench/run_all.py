@@ -11,6 +11,7 @@ BENCHMARKS = [
     ["bench_run.py"],
     ["bench_kernel.py"],
     ["bench_parse.py"],
+    ["bench_cli.py"],
     ["bench_sandbox.py", "--record"],
     ["bench_verify.py"],
     ["bench_site.py", "--record"],
