@@ -1,4 +1,4 @@
-"""`opsbook import` and `opsbook new`: bring runbooks in, or start one; the work is in opsbook.runbook."""
+"""`opsbook import` and `opsbook new`: bring runbooks in, or start one; the work is in opsbook.authoring."""
 
 from __future__ import annotations
 
