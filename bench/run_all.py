@@ -12,6 +12,7 @@ BENCHMARKS = [
     ["bench_kernel.py"],
     ["bench_parse.py"],
     ["bench_cli.py"],
+    ["bench_steps.py"],
     ["bench_sandbox.py", "--record"],
     ["bench_verify.py"],
     ["bench_site.py", "--record"],

@@ -403,3 +403,39 @@ def test_record_killed_at_a_random_moment_is_still_readable(tmp_path: Path, seed
     if isinstance(events[-1], RunFinished):
         assert "| Status | **passed** |" in rebuilt
     assert not finished or sum(isinstance(e, RunFinished) for e in events) >= 1
+
+
+def test_a_large_record_is_rewritten_less_often_but_ends_complete(tmp_path: Path) -> None:
+    """Once writing the record takes long, step boundaries skip rewrites so that writing stays a
+    small share of the run; the run's start and end are always written, and nothing is lost."""
+    ticks = iter(i * 0.02 for i in range(100_000))  # every clock reading is 20 ms later: renders look slow
+    runbook = make_runbook([(f"step-{i}", f"echo {i}") for i in range(1, 201)])
+    run = RunBuilder(runbook).start()
+    for i in range(1, 201):
+        run.step(f"step-{i}", stdout=f"{i}\n")
+    run.finish(RunStatus.PASSED)
+    writer = RecordWriter(tmp_path, runbook, clock=lambda: next(ticks))
+    for event in run.events:
+        writer.on_event(event)
+        if isinstance(event, RunStarted):
+            assert "Started" in (tmp_path / "transcript.md").read_text(encoding="utf-8")
+    boundaries = sum(isinstance(e, (StepStarted, StepFinished)) for e in run.events)
+    assert writer.renders < boundaries / 3, (writer.renders, boundaries)
+    transcript = (tmp_path / "transcript.md").read_text(encoding="utf-8")  # RunFinished always renders
+    assert transcript.count("- Status: **passed**") == 200 and "| Status | **passed** |" in transcript
+    notebook = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
+    assert sum(1 for c in notebook.cells if c.cell_type == "code" and c.outputs) == 200
+    writer.close()
+
+
+def test_a_small_record_is_rewritten_at_every_step_boundary(tmp_path: Path) -> None:
+    runbook = make_runbook([(f"step-{i}", f"echo {i}") for i in range(1, 6)])
+    run = RunBuilder(runbook).start()
+    with RecordWriter(tmp_path, runbook) as writer:
+        writer.on_event(run.events[0])
+        for i in range(1, 6):
+            before = len(run.events)
+            run.step(f"step-{i}", stdout=f"out {i}\n")
+            for event in run.events[before:]:
+                writer.on_event(event)
+            assert f"out {i}" in (tmp_path / "transcript.md").read_text(encoding="utf-8")

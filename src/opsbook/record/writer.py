@@ -39,6 +39,11 @@ TRANSCRIPT_FILE = "transcript.md"
 NOTEBOOK_FILE = "executed.ipynb"
 
 _RENDER_ON = (RunStarted, StepStarted, StepFinished, RunFinished)
+
+CHEAP_RENDER = 0.005
+"""Seconds: a record that renders this fast is rewritten at every step boundary."""
+RENDER_SHARE = 0.1
+"""At most this share of a run's time goes to rewriting a large record at step boundaries."""
 _SYNC_ON = (StepFinished, RunFinished)
 
 
@@ -86,9 +91,12 @@ class RecordWriter:
     rewritten at every run and step boundary, the notebook at every step end; while a step
     prints for long, the transcript is also refreshed at most every ``refresh_seconds``
     (never per output chunk; ``None``: only at boundaries). Rendering reuses the text of
-    attempts that did not change, so a boundary costs about the size of the new step, not of
-    the whole record. Safe to call from several threads. Use as a context manager, or call
-    :meth:`close`.
+    attempts that did not change, but the files are written whole; once a record is so large
+    that writing it takes longer than ``CHEAP_RENDER``, step boundaries rewrite it only when
+    that keeps the writing under ``RENDER_SHARE`` of the run's time, so the thousandth step
+    costs what the first did. The run's start and end are always written, and `events.jsonl`
+    always holds every event (`render_record` rebuilds the rest from it). Safe to call from
+    several threads. Use as a context manager, or call :meth:`close`.
     """
 
     def __init__(
@@ -126,7 +134,11 @@ class RecordWriter:
                 f"{self.directory}: cannot write the run record: {exc.strerror or exc}"
             ) from exc
         self._last_render = self._clock()
+        self._last_cost = 0.0  # how long the last render took
         self._unrendered_output = False
+        self._notebook_behind = False
+        self.renders = 0
+        """How many times the transcript was written (for tests and benchmarks)."""
 
     def _take_over_existing_log(self) -> None:
         log = read_event_log(self.events_path)
@@ -162,8 +174,14 @@ class RecordWriter:
                 self._remember(event)
                 if isinstance(event, _SYNC_ON):
                     os.fsync(self._file.fileno())  # to the disk: survives a machine crash
-                if isinstance(event, _RENDER_ON):
-                    self._render(notebook=not isinstance(event, StepStarted))
+                if isinstance(event, (RunStarted, RunFinished)):
+                    self._render(notebook=True)
+                elif isinstance(event, _RENDER_ON):
+                    wants_notebook = not isinstance(event, StepStarted)
+                    if self._render_due():
+                        self._render(notebook=wants_notebook or self._notebook_behind)
+                    else:
+                        self._notebook_behind = self._notebook_behind or wants_notebook
                 elif isinstance(event, StepOutput):
                     self._unrendered_output = True
                     if (
@@ -176,15 +194,26 @@ class RecordWriter:
                     f"{self.directory}: cannot write the run record: {exc.strerror or exc}"
                 ) from exc
 
+    def _render_due(self) -> bool:
+        """Whether a step boundary rewrites the files now (see the class docstring)."""
+        if self._last_cost < CHEAP_RENDER:
+            return True
+        waited = self._clock() - self._last_render
+        return waited >= self._last_cost * (1 - RENDER_SHARE) / RENDER_SHARE
+
     def _render(self, *, notebook: bool) -> None:
+        started = self._clock()
         sessions = self._folder.sessions
         write_atomically(self.directory / TRANSCRIPT_FILE, self._transcript.render(sessions))
         if notebook:
             # Events are masked on arrival (above), so no second masking pass here.
             data = notebook_data(self.runbook, sessions)
             write_atomically(self.directory / NOTEBOOK_FILE, notebook_text(data))
+            self._notebook_behind = False
         self._last_render = self._clock()
+        self._last_cost = self._last_render - started
         self._unrendered_output = False
+        self.renders += 1
 
     def close(self) -> None:
         """Bring the transcript and notebook up to date and close the log."""
