@@ -57,8 +57,7 @@ def test_no_escape_sequence_from_a_runbook_reaches_the_terminal(project: Path, c
     assert "[bold red]markup[/]" in out
 
 
-@pytest.mark.parametrize("ref", ["../outside", "../README", "../../etc/passwd", "/etc/passwd",
-                                 str(Path("..") / "outside.md").replace(".md", "")])
+@pytest.mark.parametrize("ref", ["../outside", "../README", "../../etc/passwd", "/etc/passwd", "incidents/../../outside"])
 def test_an_id_never_leaves_the_runbooks_folder(project: Path, ref: str) -> None:
     for command in (["show", ref], ["run", ref, "--yes"]):
         done = opsbook(*command, cwd=project)

@@ -496,3 +496,27 @@ def test_every_site_setting_is_in_the_getting_started_table():
     table = guide.split("## Site settings", 1)[1].split("\n## ", 1)[0]
     for name, _ in OpsbookConfig._schema:
         assert f"| `{name}` |" in table, f"docs/getting-started.md does not document the site setting {name}"
+
+
+def test_the_site_sees_the_runbooks_the_cli_sees(tmp_path: Path):
+    """With no runbooks_dir of its own, the site takes the project's folder and `exclude` setting."""
+    import os
+
+    from opsbook.site.config import OpsbookConfig, SiteSettings
+    from opsbook.site.pages import load_runbooks
+    from tests.support.runbooks import write_runbook
+
+    (tmp_path / "opsbook.toml").write_text('runbooks_dir = "ops"\nexclude = ["drafts/*"]\n')
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "mkdocs.yml").write_text("site_name: x\n")
+    write_runbook(tmp_path / "unused", "x", "", "")  # creates unused/runbooks/x.md: not the project's folder
+    for rid in ("incidents/real", "drafts/wip"):
+        path = tmp_path / "ops" / f"{rid}.md"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text((tmp_path / "unused" / "runbooks" / "x.md").read_text())
+    options = OpsbookConfig()
+    options.load_dict({})
+    assert not options.validate()[0]
+    settings = SiteSettings.from_config(load_config(str(tmp_path / "mkdocs.yml")), options, os.environ)
+    assert settings.runbooks_dir == tmp_path / "ops"
+    assert [rb.id for rb in load_runbooks(settings.runbooks_dir, settings.exclude)] == ["incidents/real"]

@@ -38,7 +38,7 @@ they show `$ ` prompts). Every other language `lint` calls shell prose (```fish)
 DEEP_FENCE = re.compile(r"^ {4,}(`{3,}|~{3,})")
 """A fence indented as code (in a nested list): Markdown and `parse` see no fence there."""
 HEADING = re.compile(r"^ {0,3}(?P<level>#{1,6})\s+(?P<text>.*?)(?:\s+#+)?\s*$")
-ALERT_NAME = re.compile(r"^(?=.*[a-z])[A-Z][a-z0-9]*(?:[A-Z][A-Za-z0-9]*)+$")
+CAMEL_CASE_ALERT = re.compile(r"^(?=.*[a-z])[A-Z][a-z0-9]*(?:[A-Z][A-Za-z0-9]*)+$")
 """An alert name in CamelCase (`KubePodCrashLooping`, `KubeAPIDown`): two capitals at least."""
 SETEXT = re.compile(r"^ {0,3}(=+|-+)\s*$")
 SHORTCODE = re.compile(r"\{\{[<%]")
@@ -485,7 +485,7 @@ def _alerts(source: Path, front: dict[str, Any], heading: str | None) -> list[st
     """The alert this file answers, when its file name, title or heading is a CamelCase alert name."""
     alerts: list[str] = []
     for candidate in (source.stem, front.get("title"), heading):
-        if isinstance(candidate, str) and ALERT_NAME.match(candidate.strip()) and candidate.strip() not in alerts:
+        if isinstance(candidate, str) and CAMEL_CASE_ALERT.match(candidate.strip()) and candidate.strip() not in alerts:
             alerts.append(candidate.strip())
     return alerts
 

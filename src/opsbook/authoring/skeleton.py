@@ -11,11 +11,10 @@ from __future__ import annotations
 import re
 
 from opsbook.errors import UsageError
-from opsbook.runbook.model import FORMAT_VERSION
+from opsbook.runbook.model import ALERT_NAME, FORMAT_VERSION
 from opsbook.authoring.source import header_text, step_fence
 
 ID_PART = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-ALERT_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 """Prometheus' metric and alert name syntax."""
 
 

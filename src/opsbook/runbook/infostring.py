@@ -34,7 +34,8 @@ not ```Bash); every other fence is Markdown."""
 UNREADABLE = "incorrectly_encoded_metadata"
 """The key under which jupytext keeps options it cannot read."""
 
-_LANGUAGES_LOWER = frozenset(language.lower() for language in JUPYTEXT_LANGUAGES)
+LANGUAGES_LOWER = frozenset(language.lower() for language in JUPYTEXT_LANGUAGES)
+"""The same, in lower case: what a fence names when it is meant as code, whatever its spelling."""
 _BARE_KEY = re.compile(r"^[a-zA-Z_.]+[a-zA-Z0-9_.]*$")
 _KEY = re.compile(r"^[a-zA-Z0-9_.@/-]+$")
 
@@ -87,7 +88,7 @@ def key_values(text: str) -> dict[str, Any]:
 
 
 def _is_language(text: str) -> bool:
-    return text.lower() in _LANGUAGES_LOWER
+    return text.lower() in LANGUAGES_LOWER
 
 
 def _value(text: str, lenient: bool = False) -> Any:

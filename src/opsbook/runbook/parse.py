@@ -29,7 +29,7 @@ from opsbook.runbook.model import (
     Step,
     VerifyCase,
 )
-from opsbook.runbook.infostring import CODE_FENCE_LANGUAGES, read_info_string
+from opsbook.runbook.infostring import CODE_FENCE_LANGUAGES, LANGUAGES_LOWER, read_info_string
 from opsbook.runbook.options import positive_int, read_step_options, string_list, unknown_key_hint
 
 STEP_LANGUAGES = {KERNEL_NAME: LANGUAGE}
@@ -343,8 +343,7 @@ def scan_fences(lines: list[str], start: int) -> list[Fence]:
 
 def _read_cells(lines: list[str], body_start: int, kernel: str, problems: _Problems) -> list[Cell]:
     step_language = STEP_LANGUAGES.get(kernel, "bash")
-    lowered = {language.lower() for language in CODE_FENCE_LANGUAGES}
-    candidates = [f for f in scan_fences(lines, body_start) if f.language.lower() in lowered]
+    candidates = [f for f in scan_fences(lines, body_start) if f.language.lower() in LANGUAGES_LOWER]
     cells: list[Cell] = []
     names: dict[str, int] = {}
     index = 0

@@ -18,12 +18,13 @@ from mkdocs.config import config_options as c
 from mkdocs.config.defaults import MkDocsConfig
 from mkdocs.exceptions import PluginError
 
+from opsbook.runbook.discover import excluded_names, runbooks_dir
 from opsbook.text import display_path
 
 
 class OpsbookConfig(base.Config):
-    runbooks_dir = c.Type(str, default="runbooks")
-    """The runbook files."""
+    runbooks_dir = c.Optional(c.Type(str))
+    """The runbook files; unset: the project's runbooks folder (opsbook.toml `runbooks_dir`, else runbooks/)."""
     alert_rules = c.Type(str, default="monitoring/prometheus/alerts")
     """Prometheus rule files (*.yml, *.yaml, *.json, in sub-folders too): the alerts index and the runbook_url check."""
     status_file = c.Type(str, default="build/verify/status.json")
@@ -44,6 +45,8 @@ class SiteSettings:
     status_file: Path
     stale_after_days: int
     external_runbook_prefixes: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    """Files below the runbooks folder that are not runbooks (the project's `exclude` setting)."""
 
     @classmethod
     def from_config(cls, config: MkDocsConfig, options: OpsbookConfig, environ: Mapping[str, str]) -> SiteSettings:
@@ -63,11 +66,12 @@ class SiteSettings:
                                   "write the start of the other site's runbook URLs, e.g. https://wiki.example.com/runbooks/")
         return cls(
             project_dir=project_dir,
-            runbooks_dir=project_dir / options.runbooks_dir,
+            runbooks_dir=project_dir / options.runbooks_dir if options.runbooks_dir else runbooks_dir(project_dir),
             alert_rules=project_dir / options.alert_rules,
             status_file=project_dir / status,
             stale_after_days=stale_days,
             external_runbook_prefixes=tuple(options.external_runbook_prefixes),
+            exclude=tuple(excluded_names(project_dir)),
         )
 
     def label(self, path: Path) -> str:

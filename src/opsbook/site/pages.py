@@ -6,11 +6,12 @@ import dataclasses
 import logging
 import multiprocessing
 import os
+from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 from opsbook.errors import FormatProblem, RunbookFormatError, StatusFileError
-from opsbook.runbook.discover import load_runbook, runbook_files
+from opsbook.runbook.discover import DEFAULT_EXCLUDE, load_runbook, runbook_files
 from opsbook.runbook.model import Runbook
 from opsbook.site import render
 from opsbook.site.alerts import AlertRule, load_alert_rules
@@ -24,12 +25,12 @@ PARALLEL_FROM = 200
 """Parse in worker processes from this many runbooks on (parsing dominates big builds)."""
 
 
-def load_runbooks(root: Path) -> list[Runbook]:
+def load_runbooks(root: Path, exclude: Sequence[str] = DEFAULT_EXCLUDE) -> list[Runbook]:
     """Every runbook that parses; each problem of the others is logged with file and line."""
     if not root.is_dir():
         log.info(f"opsbook: no runbooks folder at {root}")
         return []
-    paths = runbook_files([root])  # the same files `opsbook list` and `opsbook verify` see
+    paths = runbook_files([root], exclude)  # the same files `opsbook list` and `opsbook verify` see
     workers = min(os.cpu_count() or 1, 8)
     if len(paths) >= PARALLEL_FROM and workers > 1:
         # spawn, not fork: `mkdocs serve` runs threads, and forking a threaded process is unsafe.

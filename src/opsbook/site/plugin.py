@@ -83,7 +83,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         build = self.current()
         settings = build.settings
-        build.runbooks = load_runbooks(settings.runbooks_dir)
+        build.runbooks = load_runbooks(settings.runbooks_dir, settings.exclude)
         build.status = load_status(settings)
         build.rules = load_rules(settings)
         ctx = render.RenderContext(
