@@ -41,6 +41,17 @@ docker_answers() { "${SUDO[@]}" docker version --format '{{.Server.Version}}' >/
 if docker_answers; then
   say "docker engine running ($("${SUDO[@]}" docker version --format '{{.Server.Version}}'))"
 else
+  # A pid file left by an engine that died with the machine can name a live process that is
+  # not containerd or dockerd any more (pids are reused); dockerd then waits for it forever.
+  for pidfile in /var/run/docker/containerd/containerd.pid /var/run/docker.pid; do
+    if [ -f "$pidfile" ]; then
+      comm=$(ps -p "$(cat "$pidfile" 2>/dev/null)" -o comm= 2>/dev/null || true)
+      case "$comm" in
+        containerd|dockerd) ;;
+        *) say "removing stale $pidfile (its process is gone)"; "${SUDO[@]}" rm -f "$pidfile" ;;
+      esac
+    fi
+  done
   say "starting dockerd in the background (log: /var/log/dockerd.log)"
   # setsid: dockerd outlives this script and the CI step's process group.
   "${SUDO[@]}" sh -c 'setsid dockerd >/var/log/dockerd.log 2>&1 < /dev/null &'
