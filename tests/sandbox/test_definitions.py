@@ -14,13 +14,22 @@ import yaml
 from opsbook.sandbox import Sandbox
 from opsbook.sandbox.images import build_levels, build_plan
 from opsbook.sandbox.settings import PORT_OFFSETS, SandboxSettings, port_variable
+from opsbook.site.annotations import readable_summary
 
 ROOT = Path(__file__).resolve().parents[2]
 SANDBOX = ROOT / "sandbox"
 ALERTS_DIR = ROOT / "monitoring" / "prometheus" / "alerts"
-PLATFORM_ALERTS = {"ApplicationDown", "HealthCheckFailing", "DatabaseConnectionLost", "RedisDown", "HighErrorRate",
-                   "WorkerQueueBackedUp", "SlowDatabaseQueries", "DiskSpaceLow", "SuspiciousAuthFailures",
-                   "DatabaseConnectionsExhausted"}
+# The alerts the platform's report names, each with the comparison its threshold makes.
+PLATFORM_ALERTS = {
+    "ApplicationDown": "== 0", "HealthCheckFailing": "== 0", "DatabaseConnectionLost": "== 0", "RedisDown": "== 0",
+    "HighErrorRate": "> 0.05", "HighResponseTime": "> 2", "WorkerQueueBackedUp": "> 1000",
+    "SlowDatabaseQueries": "> 1", "HighMemoryUsage": "> 0.85", "ElevatedErrorRate": "> 0.01", "SlowEndpoint": "> 1",
+    "WorkerJobFailures": "> 0.05", "HighCPUUsage": "> 0.8", "NoUserSignups": "[2h])) == 0",
+    "AgentCreationRateDropped": "<", "HighCRMSyncFailures": ">", "HighRateLimitHits": ">",
+    "SuspiciousAuthFailures": ">", "UnauthorizedAccessAttempts": ">", "DiskSpaceLow": "< 0.15",
+    "FrequentContainerRestarts": ">", "HighNetworkErrors": ">",
+}
+CATEGORIES = {"critical", "major", "warning", "business", "security", "infrastructure"}
 # Alerts a runbook answers: runbook id under runbooks/ (the site links #alert-<name>).
 RUNBOOK_FOR_ALERT = {"WorkerQueueBackedUp": "incidents/worker-queue-backed-up"}
 
@@ -31,9 +40,9 @@ def compose() -> dict:  # type: ignore[type-arg]
 
 def rules() -> list[dict]:  # type: ignore[type-arg]
     found = []
-    for path in sorted(ALERTS_DIR.glob("*.yml")):
+    for path in sorted(ALERTS_DIR.glob("*.rules.yml")):
         for group in yaml.safe_load(path.read_text())["groups"]:
-            found.extend(group["rules"])
+            found.extend({**rule, "file": path.name} for rule in group["rules"])
     return found
 
 
@@ -84,16 +93,40 @@ def test_alert_rules_carry_severity_summary_and_runbook_url() -> None:
     seen = set()
     for rule in rules():
         name = rule["alert"]
+        assert name not in seen, f"{name} is defined twice"
         seen.add(name)
-        assert rule["labels"]["severity"] in {"critical", "major", "warning"}, name
-        assert rule["annotations"]["summary"], name
-        url = rule["annotations"]["runbook_url"]
+        labels, annotations = rule["labels"], rule["annotations"]
+        assert labels["severity"] in {"critical", "major", "warning"}, name
+        assert labels["category"] in CATEGORIES and rule["file"] == f"{labels['category']}.rules.yml", name
+        assert labels["service"], name
+        for key in ("summary", "description", "threshold", "runbook_url", "dashboard_url"):
+            assert str(annotations.get(key, "")).strip(), f"{name} has no {key}"
+        # A summary reads as a sentence once Prometheus fills in its values.
+        summary = readable_summary(annotations["summary"])
+        assert "{{" not in summary and "$" not in summary and summary.rstrip().endswith("."), f"{name}: {summary}"
+        assert summary[0].isupper() or summary[0] in "<N", f"{name}: {summary}"
+        url = annotations["runbook_url"]
         if name in RUNBOOK_FOR_ALERT:
             expected = f"https://runbooks.example.com/runbooks/{RUNBOOK_FOR_ALERT[name]}/#alert-{name.lower()}"
         else:
             expected = f"https://runbooks.example.com/alerts/#{name.lower()}"
         assert url == expected, name
-    assert PLATFORM_ALERTS <= seen
+    assert len(seen) >= 40
+    assert {r["labels"]["category"] for r in rules()} == CATEGORIES
+
+
+def test_the_alerts_the_report_names_have_its_thresholds() -> None:
+    by_name = {rule["alert"]: rule for rule in rules()}
+    missing = set(PLATFORM_ALERTS) - set(by_name)
+    assert not missing, f"missing: {sorted(missing)}"
+    for name, comparison in PLATFORM_ALERTS.items():
+        expr = " ".join(str(by_name[name]["expr"]).split())
+        assert comparison in expr, f"{name}: expected `{comparison}` in {expr}"
+    assert by_name["NoUserSignups"]["labels"]["category"] == "business"
+    assert by_name["HighErrorRate"]["labels"]["severity"] == "major"
+    assert by_name["ElevatedErrorRate"]["labels"]["severity"] == "warning"
+    assert all(by_name[n]["labels"]["severity"] == "critical"
+               for n in ("ApplicationDown", "HealthCheckFailing", "DatabaseConnectionLost", "RedisDown"))
 
 
 def test_runbook_urls_point_at_existing_runbooks() -> None:
@@ -103,7 +136,7 @@ def test_runbook_urls_point_at_existing_runbooks() -> None:
 
 @pytest.mark.skipif(shutil.which("promtool") is None, reason="promtool not installed (Debian package prometheus)")
 def test_promtool_accepts_rules_and_config() -> None:
-    files = sorted(str(p) for p in ALERTS_DIR.glob("*.yml"))
+    files = sorted(str(p) for p in ALERTS_DIR.glob("*.rules.yml"))
     done = subprocess.run(["promtool", "check", "rules", *files], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
     done = subprocess.run(["promtool", "check", "config", "--syntax-only",

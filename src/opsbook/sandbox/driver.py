@@ -31,6 +31,7 @@ from opsbook.sandbox.containers import (
 )
 from opsbook.sandbox.faults import Fault, load_faults
 from opsbook.sandbox.images import ImageBuild, build_levels, build_plan, stale_images
+from opsbook.sandbox.monitoring import DerivedCopy, derive
 from opsbook.sandbox.progress import Progress, ProgressFactory, Task, no_progress
 from opsbook.sandbox.settings import (
     DEFAULT_APP_VERSION,
@@ -262,6 +263,7 @@ class Sandbox:
 
     def _start(self, rep: Progress, settings: SandboxSettings, deadline: float) -> None:
         version = self.running_app_version() or settings.app_version
+        self.derive_monitoring()
         with rep.task("start services") as task:
             result: dict[str, Any] = {}
 
@@ -277,8 +279,18 @@ class Sandbox:
             self._wait_ready(task, deadline, thread, result)
         self.reload_monitoring()
 
+    @property
+    def monitoring_dir(self) -> Path:
+        """The sandbox's copy of monitoring/prometheus (compose mounts it into Prometheus)."""
+        return self.state_dir / "prometheus"
+
+    def derive_monitoring(self) -> DerivedCopy:
+        """Write the sandbox copy of monitoring/prometheus: durations / 60 (see sandbox/monitoring.py)."""
+        return derive(self.root / "monitoring" / "prometheus", self.monitoring_dir)
+
     def reload_monitoring(self) -> None:
         """Make Prometheus and Alertmanager re-read monitoring/ (rules edited since they started)."""
+        self.derive_monitoring()
         env = self.env()
         for url in (env["PROMETHEUS_URL"], env["ALERTMANAGER_URL"]):
             request = urllib.request.Request(url + "/-/reload", method="POST")
