@@ -113,7 +113,9 @@ def rules() -> tuple[AlertRule, ...]:
     rules_file = Path("monitoring/prometheus/alerts/platform.yml")
     return (
         AlertRule("WorkerQueueBackedUp", rules_file, 5, "critical", "More than 1000 jobs waiting",
-                  "https://runbooks.example.com/runbooks/incidents/worker-queue-backed-up/#alert-workerqueuebackedup"),
+                  "https://runbooks.example.com/runbooks/incidents/worker-queue-backed-up/#alert-workerqueuebackedup",
+                  labels=(("severity", "critical"), ("category", "major")),
+                  annotations=(("threshold", "More than 1000 jobs queued for 5 minutes."),), for_="5m"),
         AlertRule("HighErrorRate", rules_file, 14, "warning", "5xx above 5%",
                   "https://runbooks.example.com/alerts/#higherrorrate"),
         AlertRule("PostgresDown", rules_file, 22, "critical", "", ""),

@@ -29,6 +29,15 @@ def test_alerts_index(runbooks, ctx, golden):
     golden("alerts.md", render.alerts_page(runbooks, ctx))
 
 
+def test_alerts_index_says_how_each_alert_is_proved(runbooks, ctx, golden):
+    proofs = render.AlertProofs(fired_by={"WorkerQueueBackedUp": ("worker-stuck",)},
+                                unit_tested_only={"HighErrorRate": "Needs <two> hours."})
+    page = render.alerts_page(runbooks, dataclasses.replace(ctx, proofs=proofs))
+    golden("alerts-proofs.md", page)
+    assert "Fired live in the sandbox: 1 of 4" in page and "Needs &#60;two&#62; hours." in page
+    assert "not proved" in page  # PostgresDown: neither fired nor listed
+
+
 def test_services_index(runbooks, ctx, golden):
     golden("services.md", render.services_page(runbooks, ctx))
 

@@ -63,3 +63,23 @@ def load_faults(faults_dir: Path) -> list[Fault]:
     if not faults_dir.is_dir():
         raise SandboxError(f"no fault scenarios: {faults_dir} does not exist")
     return [load_fault(d) for d in sorted(faults_dir.iterdir()) if (d / "fault.yaml").is_file()]
+
+
+UNIT_TESTED_ONLY = "unit-tested-only.yaml"
+
+
+def load_unit_tested_only(faults_dir: Path) -> dict[str, str]:
+    """Alerts no fault fires in the sandbox → why (faults_dir/unit-tested-only.yaml); {} when absent."""
+    path = faults_dir / UNIT_TESTED_ONLY
+    try:
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
+        raise SandboxError(f"{path}: cannot read: {exc}") from exc
+    if spec is None:
+        return {}
+    if not isinstance(spec, dict) or not all(isinstance(k, str) and isinstance(v, str) and v.strip()
+                                             for k, v in spec.items()):
+        raise SandboxError(f"{path}: expected `AlertName: reason it cannot fire in the sandbox` lines")
+    return {name: reason.strip() for name, reason in spec.items()}

@@ -40,6 +40,16 @@ class AlertRule:
     runbook_url: str = ""
     labels: tuple[tuple[str, str], ...] = ()
     """The rule's own `labels:` (as written, templates unexpanded)."""
+    annotations: tuple[tuple[str, str], ...] = ()
+    """The rule's `annotations:` (as written, templates unexpanded)."""
+    for_: str = ""
+    """The rule's `for:` duration as written ("" when it fires at once)."""
+
+    def label(self, name: str) -> str:
+        return dict(self.labels).get(name, "")
+
+    def annotation(self, name: str) -> str:
+        return dict(self.annotations).get(name, "")
 
     @property
     def anchor(self) -> str:
@@ -146,6 +156,9 @@ def _rule_groups(path: Path, document: yaml.Node, notes: list[str]) -> list[yaml
     groups = _get(document, "groups")
     if groups is not None:
         return _groups_list(path, groups, "`groups:`")
+    if _get(document, "tests") is not None and _get(document, "rule_files") is not None:
+        notes.append(f"{path}:{line}: a promtool unit-test file (`rule_files:` and `tests:`), not rules: skipped")
+        return []
     kind = _scalar(_get(document, "kind"))
     if kind == "PrometheusRule":
         spec_groups = _get(_get(document, "spec"), "groups")
@@ -193,6 +206,8 @@ def _alerting_rules(path: Path, groups: yaml.SequenceNode) -> list[AlertRule]:
                 summary=readable_summary(_scalar(_get(annotations, "summary"))),
                 runbook_url=_scalar(_get(annotations, "runbook_url")).strip(),
                 labels=_scalars(labels),
+                annotations=_scalars(annotations),
+                for_=_scalar(_get(rule, "for")),
             ))
     return rules
 

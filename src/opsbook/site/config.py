@@ -33,6 +33,8 @@ class OpsbookConfig(base.Config):
     """A pass older than this shows as stale."""
     external_runbook_prefixes = c.ListOfItems(c.Type(str), default=[])
     """runbook_urls that start with one of these are another site's runbooks: accepted, not checked."""
+    faults_dir = c.Type(str, default="sandbox/faults")
+    """Sandbox fault scenarios: the alerts index says which fault fires each alert live (absent: no column)."""
 
 
 @dataclass(frozen=True)
@@ -47,6 +49,7 @@ class SiteSettings:
     external_runbook_prefixes: tuple[str, ...] = ()
     exclude: tuple[str, ...] = ()
     """Files below the runbooks folder that are not runbooks (the project's `exclude` setting)."""
+    faults_dir: Path | None = None
 
     @classmethod
     def from_config(cls, config: MkDocsConfig, options: OpsbookConfig, environ: Mapping[str, str]) -> SiteSettings:
@@ -72,6 +75,7 @@ class SiteSettings:
             stale_after_days=stale_days,
             external_runbook_prefixes=tuple(options.external_runbook_prefixes),
             exclude=tuple(excluded_names(project_dir)),
+            faults_dir=project_dir / options.faults_dir,
         )
 
     def label(self, path: Path) -> str:

@@ -10,9 +10,10 @@ from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from opsbook.errors import FormatProblem, RunbookFormatError, StatusFileError
+from opsbook.errors import FormatProblem, RunbookFormatError, SandboxError, StatusFileError
 from opsbook.runbook.discover import DEFAULT_EXCLUDE, load_runbook, runbook_files
 from opsbook.runbook.model import Runbook
+from opsbook.sandbox.faults import load_faults, load_unit_tested_only
 from opsbook.site import render
 from opsbook.site.alerts import AlertRule, load_alert_rules
 from opsbook.site.config import SiteSettings
@@ -76,6 +77,23 @@ def load_rules(settings: SiteSettings) -> list[AlertRule]:
     for error in found.errors:
         log.warning(f"opsbook: {error}")
     return found.rules
+
+
+def load_alert_proofs(settings: SiteSettings) -> render.AlertProofs | None:
+    """Which fault fires each alert live, and why the others are unit-tested only (None: no faults)."""
+    if settings.faults_dir is None or not settings.faults_dir.is_dir():
+        return None
+    try:
+        faults = load_faults(settings.faults_dir)
+        unit_only = load_unit_tested_only(settings.faults_dir)
+    except SandboxError as exc:
+        log.warning(f"opsbook: {exc}")
+        return None
+    fired: dict[str, list[str]] = {}
+    for fault in faults:
+        for alert in fault.alerts:
+            fired.setdefault(alert, []).append(fault.name)
+    return render.AlertProofs(fired_by={a: tuple(f) for a, f in fired.items()}, unit_tested_only=unit_only)
 
 
 def generated_pages(runbooks: list[Runbook], ctx: render.RenderContext) -> dict[str, str]:

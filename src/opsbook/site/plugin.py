@@ -30,7 +30,7 @@ from opsbook.site.alerts import AlertRule
 from opsbook.site.anchors import anchors_in, check_runbook_urls, unchecked_runbook_urls
 from opsbook.site.config import OpsbookConfig, SiteSettings
 from opsbook.site.nav import expand_nav
-from opsbook.site.pages import generated_pages, load_rules, load_runbooks, load_status
+from opsbook.site.pages import generated_pages, load_alert_proofs, load_rules, load_runbooks, load_status
 from opsbook.verify.status import VerificationStatus
 
 log = logging.getLogger("mkdocs.plugins.opsbook")
@@ -94,6 +94,7 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
             rules_label=settings.label(settings.alert_rules),
             runbooks_label=settings.label(settings.runbooks_dir),
             runbooks_elsewhere=settings.external_runbook_prefixes,
+            proofs=load_alert_proofs(settings),
         )
         pages = generated_pages(build.runbooks, ctx)
         for src_uri, content in pages.items():

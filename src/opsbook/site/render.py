@@ -13,8 +13,8 @@ from __future__ import annotations
 import html
 import posixpath
 import re
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import yaml
@@ -73,6 +73,14 @@ def service_anchor(service: str) -> str:
 
 
 @dataclass(frozen=True)
+class AlertProofs:
+    """How the sandbox proves each alert: the faults that fire it live, or why it is unit-tested only."""
+
+    fired_by: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    unit_tested_only: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class RenderContext:
     """Everything a page may show besides the runbooks themselves."""
 
@@ -84,6 +92,7 @@ class RenderContext:
     runbooks_label: str = "runbooks"
     runbooks_elsewhere: tuple[str, ...] = ()
     runbook_ids: frozenset[str] = frozenset()  # every runbook of the site: links to them lead to their pages
+    proofs: AlertProofs | None = None  # None: no sandbox faults, no "proved by" column
     """URL prefixes of other runbook sites (setting `external_runbook_prefixes`)."""
 
     def verification(self, runbook_id: str) -> Verification | None:
@@ -427,7 +436,13 @@ def alerts_page(runbooks: Sequence[Runbook], ctx: RenderContext) -> str:
         + (f", **{len(missing)} without a runbook yet**." if missing else ", each with a runbook.")
         + " An alert's `runbook_url` points to its runbook or to its row here.\n"
     )
-    out.append("| Alert | Severity | Runbook | Last verified |\n| --- | --- | --- | --- |")
+    proofs = ctx.proofs
+    if proofs is not None:
+        live = sorted(n for n in names if n in proofs.fired_by)
+        out.append(f"Fired live in the sandbox: {len(live)} of {len(names)}, each by a fault that creates the real "
+                   "symptom, and resolved when it is healed; the others are proved by their promtool unit tests.\n")
+    header = ["Alert", "Category", "Severity", "Threshold", *(["Proved by"] if proofs else []), "Runbook", "Last verified"]
+    out.append("| " + " | ".join(header) + " |\n|" + " --- |" * len(header))
     for name in names:
         anchor = alert_anchor(name)
         rules = ctx.rules_for(name)
@@ -437,6 +452,7 @@ def alerts_page(runbooks: Sequence[Runbook], ctx: RenderContext) -> str:
             cell += " " + badge("norule", "no rule", f"no alert rule in {ctx.rules_label}")
         elif rules[0].summary:
             cell += f"<br><small>{inline(rules[0].summary)}</small>"
+        category = ", ".join(sorted({r.label("category") or r.file.name.split(".")[0] for r in rules})) or "—"
         answering = by_alert.get(name, [])
         elsewhere = sorted({r.runbook_url for r in rules if runbook_elsewhere(r.runbook_url, ctx.runbooks_elsewhere)})
         if answering:
@@ -453,8 +469,32 @@ def alerts_page(runbooks: Sequence[Runbook], ctx: RenderContext) -> str:
         else:
             books = badge("norunbook", "no runbook yet")
             verified = "—"
-        out.append(f"| {cell} | {inline(severity)} | {books} | {verified} |")
+        row = [cell, inline(category), inline(severity), _threshold(rules)]
+        if proofs is not None:
+            row.append(_proof(name, proofs))
+        out.append("| " + " | ".join([*row, books, verified]) + " |")
     return "\n".join(out) + "\n"
+
+
+def _threshold(rules: Sequence[AlertRule]) -> str:
+    """The rule's threshold in words (its `threshold` annotation) and its `for:`."""
+    if not rules:
+        return "—"
+    rule = rules[0]
+    words = inline(rule.annotation("threshold")) or "—"
+    waits = f"for: {rule.for_}" if rule.for_ else "fires at once"
+    return f"{words}<br><small>{inline(waits)}</small>"
+
+
+def _proof(name: str, proofs: AlertProofs) -> str:
+    faults = proofs.fired_by.get(name, ())
+    if faults:
+        return badge("live", "fired live", "a sandbox fault fires it and healing resolves it") + "<br>" + ", ".join(
+            f"fault {code(f)}" for f in faults)
+    reason = proofs.unit_tested_only.get(name)
+    if reason:
+        return badge("unitonly", "unit-tested only") + f"<br><small>{inline(reason)}</small>"
+    return badge("unproved", "not proved", "no fault fires it and it is not listed as unit-tested only")
 
 
 def external_link(url: str) -> str:
