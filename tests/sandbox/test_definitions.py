@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from opsbook.sandbox import Sandbox
+from opsbook.sandbox.faults import load_unit_tested_only
 from opsbook.sandbox.images import build_levels, build_plan
 from opsbook.sandbox.settings import PORT_OFFSETS, SandboxSettings, port_variable
 from opsbook.site.annotations import readable_summary
@@ -180,3 +181,16 @@ def test_missing_secret_stops_compose_with_the_message(tmp_path: Path) -> None:
     env["POSTGRES_PASSWORD"] = "x" * 24
     done = subprocess.run(argv, capture_output=True, text=True, env=env, cwd=tmp_path)
     assert done.returncode == 0, done.stderr
+
+
+def test_every_alert_is_fired_live_by_a_fault_or_says_why_not() -> None:
+    """At least 30 alerts fire live from a fault; each other one is listed with the reason."""
+    faults = Sandbox(ROOT, "opsbook-definitions").faults()
+    fired = {alert for fault in faults for alert in fault.alerts}
+    unit_only = load_unit_tested_only(SANDBOX / "faults")
+    names = {r["alert"] for r in rules()}
+    assert set(unit_only) <= names, f"unit-tested-only.yaml names no such alert: {sorted(set(unit_only) - names)}"
+    assert not fired & set(unit_only), f"fired live and listed as unit-tested only: {sorted(fired & set(unit_only))}"
+    unproved = names - fired - set(unit_only)
+    assert not unproved, f"no fault fires these and unit-tested-only.yaml does not say why: {sorted(unproved)}"
+    assert len(fired) >= 30, f"only {len(fired)} alerts fire live: {sorted(fired)}"

@@ -142,7 +142,7 @@ def test_fault_shows_its_symptom_fires_its_alerts_and_heals(sandbox: Sandbox, na
     assert eventually(lambda: sandbox.observe(name), 30, 1), f"{name}: symptom not observed: {fault.symptom}"
     fired = sandbox.wait_alerts(fault.alerts, firing=True, timeout=60)
     assert fired == set(fault.alerts), f"{name}: only {sorted(fired)} of {fault.alerts} fired"
-    for alert in fault.alerts:
+    for alert in fault.alerts if fault.notified else ():
         if not _inhibited(alert, fault.alerts):
             assert eventually(lambda: sandbox.notifications(alertname=alert, status="firing"), 60, 1), \
                 f"{alert} did not reach the webhook receiver; Alertmanager holds: {_alertmanager_view(sandbox)}; " \

@@ -19,6 +19,7 @@ class Fault:
     symptom: str
     alerts: tuple[str, ...]  # Prometheus alerts the fault makes fire
     observe: str = ""  # shell (host tools, sandbox env): exits 0 while the fault is visible
+    notified: bool = True  # False: the fault breaks delivery itself (Alertmanager down); its alerts only fire
     directory: Path | None = None
 
     @property
@@ -43,7 +44,7 @@ def load_fault(directory: Path) -> Fault:
         raise SandboxError(f"{spec_path}: cannot read fault description: {exc}") from exc
     if not isinstance(spec, dict):
         raise SandboxError(f"{spec_path}: expected a mapping")
-    unknown = set(spec) - {"name", "summary", "symptom", "alerts", "observe"}
+    unknown = set(spec) - {"name", "summary", "symptom", "alerts", "observe", "notified"}
     if unknown:
         raise SandboxError(f"{spec_path}: unknown keys {', '.join(sorted(unknown))}")
     name = spec.get("name", directory.name)
@@ -56,7 +57,8 @@ def load_fault(directory: Path) -> Fault:
         if not (directory / script).is_file():
             raise SandboxError(f"fault {name}: {directory / script} is missing")
     return Fault(name=name, summary=str(spec.get("summary", "")).strip(), symptom=str(spec.get("symptom", "")).strip(),
-                 alerts=tuple(alerts), observe=str(spec.get("observe", "")).strip(), directory=directory)
+                 alerts=tuple(alerts), observe=str(spec.get("observe", "")).strip(),
+                 notified=spec.get("notified", True) is not False, directory=directory)
 
 
 def load_faults(faults_dir: Path) -> list[Fault]:
