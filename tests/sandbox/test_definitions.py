@@ -194,3 +194,42 @@ def test_every_alert_is_fired_live_by_a_fault_or_says_why_not() -> None:
     unproved = names - fired - set(unit_only)
     assert not unproved, f"no fault fires these and unit-tested-only.yaml does not say why: {sorted(unproved)}"
     assert len(fired) >= 30, f"only {len(fired)} alerts fire live: {sorted(fired)}"
+
+
+_CREDENTIAL_LITERALS = [
+    # key = value / key: value with a literal (not ${VAR}, not a *_file path, not empty)
+    re.compile(r"""(?im)^[ \t-]*[\w.-]*(?:password|passwd|secret|token|api_key|apikey)(?![\w.-]*(?:file|path|_name))"""
+               r"""[\w.-]*[ \t]*[:=][ \t]*(["']?)(?![$/<{])(?!(?:your|change|example|none|null)\b)"""
+               r"""[A-Za-z0-9+/=_.~-]{6,}\1[ \t]*(?:#.*)?$"""),
+    re.compile(r"https://hooks\.slack\.com/services/T[A-Z0-9]+/B[A-Z0-9]+/[A-Za-z0-9]+"),  # a real Slack webhook
+    re.compile(r"(?i)bearer[ \t]+[A-Za-z0-9._~+/-]{16,}"),
+    re.compile(r"postgres(?:ql)?://[^:\s/]+:[^@\s$]{4,}@"),  # a password inside a connection URL
+]
+
+
+def test_no_credential_literal_in_monitoring_or_sandbox() -> None:
+    """Every password, token and webhook URL comes from the environment or a generated file."""
+    found = []
+    for top in (ROOT / "monitoring", SANDBOX):
+        for path in sorted(top.rglob("*")):
+            if not path.is_file() or ".state" in path.parts or path.name.startswith(".env") and path.name != ".env.example":
+                continue
+            try:
+                text = path.read_text(encoding="utf-8")
+            except UnicodeDecodeError:
+                continue
+            for pattern in _CREDENTIAL_LITERALS:
+                for match in pattern.finditer(text):
+                    line = text.count("\n", 0, match.start()) + 1
+                    found.append(f"{path.relative_to(ROOT)}:{line}: {match.group(0).strip()[:60]}")
+    assert not found, "credential literals:\n" + "\n".join(found)
+
+
+def test_the_credential_check_finds_a_literal(tmp_path: Path) -> None:
+    hits = [p for p in _CREDENTIAL_LITERALS for text in (
+        "smtp_auth_password: hunter2hunter2", "SLACK_WEBHOOK_URL=https://hooks.slack.com/services/T0123/B0456/abcdef123",
+        "Authorization: Bearer abcdefghijklmnop1234", "DATABASE_URL=postgresql://app:s3cretpw@db/app") if p.search(text)]
+    assert len(hits) == 4
+    assert not any(p.search(text) for p in _CREDENTIAL_LITERALS for text in (
+        "APP_DB_PASSWORD: ${APP_DB_PASSWORD:?set it}", "auth_password_file: /run/secrets/smtp_password",
+        "SMTP_PASSWORD=", 'password = os.environ["APP_DB_PASSWORD"]'))
