@@ -14,6 +14,8 @@ from opsbook.sandbox.settings import (
     SECRET_ENV_NAMES,
     SECRET_KEYS,
     SandboxSettings,
+    notification_secret_files,
+    write_notification_secrets,
     check_project_name,
     env_file_path,
     port_base,
@@ -90,7 +92,7 @@ def test_target_env_has_the_documented_variables_and_marks_secrets(tmp_path: Pat
     env = target_env(settings, compose_file=tmp_path / "compose.yaml", compose_command="docker-compose",
                      sandbox_dir=tmp_path)
     for key in ("APP_URL", "WORKER_URL", "DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE",
-                "REDIS_URL", "PROMETHEUS_URL", "ALERTMANAGER_URL", "WEBHOOK_URL", "COMPOSE_PROJECT_NAME",
+                "REDIS_URL", "PROMETHEUS_URL", "ALERTMANAGER_URL", "NOTIFICATION_SINK_URL", "COMPOSE_PROJECT_NAME",
                 "COMPOSE_FILE", "COMPOSE", "APP_VERSION"):
         assert env[key], key
     assert env["APP_URL"] == "http://127.0.0.1:21000"
@@ -101,6 +103,44 @@ def test_target_env_has_the_documented_variables_and_marks_secrets(tmp_path: Pat
     holding = {k for k, v in env.items() if any(c in v for c in credentials)}
     assert holding <= SECRET_ENV_NAMES
     assert {"DATABASE_URL", "REDIS_URL", "PGPASSWORD"} <= holding
+
+
+def test_notification_secret_files_are_private_and_hold_the_generated_secrets(tmp_path: Path) -> None:
+    settings = SandboxSettings.generate("demo", 21000)
+    folder = tmp_path / ".state" / "demo" / "notification-secrets"
+    write_notification_secrets(folder, settings)
+    assert folder.stat().st_mode & 0o077 == 0
+    files = {p.name: p for p in folder.iterdir()}
+    assert set(files) == {"smtp-auth-password", "slack-webhook-url", "pager-token"}
+    for path in files.values():
+        assert path.stat().st_mode & 0o077 == 0, path
+        assert not path.read_text().endswith("\n"), "Alertmanager sends a password file's bytes as they are"
+    s = settings.secrets
+    assert files["smtp-auth-password"].read_text() == s["SMTP_AUTH_PASSWORD"]
+    assert files["pager-token"].read_text() == s["PAGER_TOKEN"]
+    assert files["slack-webhook-url"].read_text() == (
+        f"http://notification-sink:9095/slack/services/T0SANDBOX/B0SANDBOX/{s['SLACK_WEBHOOK_TOKEN']}")
+    write_notification_secrets(folder, settings)  # idempotent
+    assert notification_secret_files(settings)["pager-token"] == files["pager-token"].read_text()
+
+
+def test_an_env_file_from_before_the_notification_sink_still_reads_and_gains_its_secrets(tmp_path: Path) -> None:
+    """Env files written before the sink existed have SANDBOX_WEBHOOK_PORT and no notification secrets:
+    they still work (nobody has to delete theirs), and the next `up` adds what is missing."""
+    current = SandboxSettings.generate("demo", 21000)
+    old_lines = [line for line in current.render().splitlines()
+                 if not line.startswith(("SANDBOX_NOTIFICATION_SINK_PORT=", "SMTP_AUTH_PASSWORD=",
+                                         "SLACK_WEBHOOK_TOKEN=", "PAGER_TOKEN="))]
+    path = tmp_path / ".env.demo"
+    path.write_text("\n".join(old_lines + ["SANDBOX_WEBHOOK_PORT=21006"]) + "\n")
+    old = read_settings(path)
+    assert old.ports["notification-sink"] == 21006, "base + offset, from the app's port"
+    assert "SANDBOX_WEBHOOK_PORT" not in old.compose_variables()
+    assert "PAGER_TOKEN" not in old.secrets
+    upgraded = old.with_new_secrets()
+    assert {k: upgraded.secrets[k] for k in old.secrets} == dict(old.secrets), "existing secrets are kept"
+    assert set(upgraded.secrets) == set(SECRET_KEYS)
+    assert upgraded.with_new_secrets() == upgraded
 
 
 def _probe(available: dict[str, str]):  # type: ignore[no-untyped-def]

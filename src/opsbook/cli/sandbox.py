@@ -45,8 +45,8 @@ def sandbox() -> None:
     """The docker compose sandbox: the platform in miniature that runbooks run against.
 
     \b
-    Services: app (API), worker, postgres, redis, prometheus, alertmanager, a webhook
-    receiver that records notifications, exporters, and steady synthetic traffic.
+    Services: app (API), worker, postgres, redis, prometheus, alertmanager, the
+    notification sink (SMTP, Slack API, pager webhook), exporters, and steady synthetic traffic.
     Ports bind to 127.0.0.1; credentials are generated into sandbox/.env.
 
     \b
@@ -56,6 +56,7 @@ def sandbox() -> None:
       curl -fsS "$APP_URL/api/health"
       opsbook sandbox fault worker-stuck      # break it; see `fault --list`
       opsbook sandbox heal                    # undo every injected fault
+      opsbook sandbox notifications           # what Alertmanager's receivers delivered
       opsbook sandbox reset                   # clean state in seconds, no rebuild
       opsbook sandbox down                    # remove containers and volumes
     """
@@ -198,6 +199,43 @@ def env(root: Path | None, project: str | None, as_json: bool) -> None:
         return
     for key in sorted(values):
         click.echo(f"export {key}={_single_quoted(values[key])}")
+
+
+@sandbox.command()
+@project_options
+@click.option("--receiver", "-r", metavar="NAME", default=None,
+              help="Only what this Alertmanager receiver got (see monitoring/alertmanager/alertmanager.yml).")
+@click.option("--json", "as_json", is_flag=True, help="The sink's records as JSON, every field.")
+def notifications(root: Path | None, project: str | None, receiver: str | None, as_json: bool) -> None:
+    """Show what Alertmanager's receivers delivered to the sandbox's sinks, oldest first.
+
+    \b
+    One row per email, Slack message or pager call: time, receiver, status, alert, and
+    for email the subject and the runbook and dashboard links of its HTML body, for Slack
+    the channel, colour and button links. Deliveries the sink refused (a wrong SMTP
+    password, Slack token or pager token) are reported on stderr.
+    Exit 1 when the sandbox is not running; `opsbook sandbox reset` forgets the records.
+    Examples:
+      opsbook sandbox notifications
+      opsbook sandbox notifications --receiver team-email
+      opsbook sandbox notifications --json | jq -r '.notifications[].email.subject // empty'
+    """
+    import json
+
+    from opsbook.cli.main import console, errors
+    from opsbook.cli.notifications import print_notifications
+    from opsbook.sandbox.alerts import receiver_names
+
+    box = _sandbox(root, project)
+    known = receiver_names(box.root / "monitoring" / "alertmanager" / "alertmanager.yml")
+    if receiver is not None and receiver not in known:
+        raise click.BadParameter(f"no receiver {receiver!r} in monitoring/alertmanager/alertmanager.yml; "
+                                 f"one of: {', '.join(known)}", param_hint="--receiver")
+    report = box.notification_report(receiver=receiver)
+    if as_json:
+        click.echo(json.dumps({"project": box.project, **report}, indent=2))
+        return
+    print_notifications(console, errors, report, project=box.project, receiver=receiver)
 
 
 def _single_quoted(value: str) -> str:

@@ -1,4 +1,5 @@
-"""The sandbox's generated settings: project name, published ports, secrets, the env file."""
+"""The sandbox's generated settings: project name, published ports, secrets, the env file, and
+the secret files of Alertmanager's receivers (read by Alertmanager and the notification sink)."""
 
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ PORT_OFFSETS: dict[str, int] = {
     "redis": 3,
     "prometheus": 4,
     "alertmanager": 5,
-    "webhook": 6,
+    "notification-sink": 6,
     "postgres-exporter": 7,
     "redis-exporter": 8,
     "node-exporter": 9,
@@ -33,7 +34,19 @@ PORT_BLOCK = 20
 PORT_RANGE_START = 15000
 PORT_BLOCKS = 800
 
-SECRET_KEYS = ("POSTGRES_PASSWORD", "APP_DB_PASSWORD", "REDIS_PASSWORD", "APP_API_TOKEN")
+PLATFORM_SECRET_KEYS = ("POSTGRES_PASSWORD", "APP_DB_PASSWORD", "REDIS_PASSWORD", "APP_API_TOKEN")
+# Secrets added after the first env files were written: an env file without them still reads,
+# and the next `up` generates them (with_new_secrets). The admin API's bearer token (the app's
+# admin routes), and the secrets of Alertmanager's receivers, which compose never sees: `up`
+# writes them to files (notification_secret_files) that Alertmanager and the notification sink
+# mount read-only.
+NOTIFICATION_SECRET_KEYS = ("SMTP_AUTH_PASSWORD", "SLACK_WEBHOOK_TOKEN", "PAGER_TOKEN")
+ADDED_SECRET_KEYS = ("APP_ADMIN_TOKEN", *NOTIFICATION_SECRET_KEYS)
+SECRET_KEYS = PLATFORM_SECRET_KEYS + ADDED_SECRET_KEYS
+# Where Alertmanager reaches the sink inside the compose network (sandbox/compose.yaml).
+NOTIFICATION_SINK_HOST = "notification-sink:9095"
+# Keys older env files may hold that nothing reads any more (the sink's port used to be the webhook's).
+OBSOLETE_KEYS = ("SANDBOX_WEBHOOK_PORT",)
 _PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
@@ -89,6 +102,12 @@ class SandboxSettings:
     def with_ports(self, base: int) -> "SandboxSettings":
         return replace(self, ports={name: base + offset for name, offset in PORT_OFFSETS.items()})
 
+    def with_new_secrets(self) -> "SandboxSettings":
+        """The same settings plus a random value for every secret the env file does not hold yet
+        (a file written before ADDED_SECRET_KEYS existed); existing values are kept."""
+        missing = {key: new_secret() for key in SECRET_KEYS if not self.secrets.get(key)}
+        return replace(self, secrets={**self.secrets, **missing}) if missing else self
+
     def compose_variables(self) -> dict[str, str]:
         """The variables compose.yaml interpolates (what the env file holds)."""
         values = {"COMPOSE_PROJECT_NAME": self.project, "APP_VERSION": self.app_version}
@@ -117,20 +136,29 @@ class SandboxSettings:
             if not sep or not key.strip():
                 raise SandboxError(f"{source}:{number}: expected KEY=value, got {raw!r}")
             values[key.strip()] = value.strip()
-        missing = [k for k in ("COMPOSE_PROJECT_NAME", *SECRET_KEYS) if not values.get(k)]
-        missing += [port_variable(s) for s in PORT_OFFSETS if not values.get(port_variable(s))]
+        # A service added since the file was written has no port yet: it gets base + offset at the
+        # next `up` (with_ports); until then the app's port gives the base. Secrets added since
+        # (ADDED_SECRET_KEYS) are generated at the next `up` too (with_new_secrets).
+        missing = [k for k in ("COMPOSE_PROJECT_NAME", *PLATFORM_SECRET_KEYS) if not values.get(k)]
+        missing += [port_variable("app")] if not values.get(port_variable("app")) else []
         if missing:
             raise SandboxError(f"{source}: missing {', '.join(missing)}; delete the file and run "
                                "`opsbook sandbox up` to generate it again")
         ports: dict[str, int] = {}
         for service in PORT_OFFSETS:
-            raw_port = values.pop(port_variable(service))
+            raw_port = values.pop(port_variable(service), "")
+            if not raw_port:
+                continue
             if not raw_port.isdigit():
                 raise SandboxError(f"{source}: {port_variable(service)} must be a port number, not {raw_port!r}")
             ports[service] = int(raw_port)
+        base = ports["app"] - PORT_OFFSETS["app"]
+        ports = {service: ports.get(service, base + offset) for service, offset in PORT_OFFSETS.items()}
         project = values.pop("COMPOSE_PROJECT_NAME")
         app_version = values.pop("APP_VERSION", DEFAULT_APP_VERSION) or DEFAULT_APP_VERSION
-        found_secrets = {k: values.pop(k) for k in SECRET_KEYS}
+        found_secrets = {k: values.pop(k) for k in SECRET_KEYS if values.get(k)}
+        for key in OBSOLETE_KEYS:
+            values.pop(key, None)
         return cls(project=project, ports=ports, secrets=found_secrets, app_version=app_version, extra=values)
 
 
@@ -144,12 +172,42 @@ def write_settings(path: Path, settings: SandboxSettings) -> None:
     write_atomically(path, settings.render(), mode=0o600)
 
 
+def notification_secret_files(settings: SandboxSettings) -> dict[str, str]:
+    """The secret files of Alertmanager's receivers, by file name, as Alertmanager reads them
+    (smtp_auth_password_file, slack_api_url_file, credentials_file) and the sink checks them.
+    No trailing newline: Alertmanager 0.25 sends the password file's bytes as they are."""
+    s = settings.secrets
+    return {
+        "smtp-auth-password": s["SMTP_AUTH_PASSWORD"],
+        # Shaped like Slack's https://hooks.slack.com/services/<team>/<bot>/<token>.
+        "slack-webhook-url": f"http://{NOTIFICATION_SINK_HOST}/slack/services/T0SANDBOX/B0SANDBOX/"
+                             f"{s['SLACK_WEBHOOK_TOKEN']}",
+        "pager-token": s["PAGER_TOKEN"],
+    }
+
+
+def write_notification_secrets(folder: Path, settings: SandboxSettings) -> None:
+    """Write the receivers' secret files into `folder` (mode 0700), each mode 0600, atomically.
+    compose mounts the folder read-only into Alertmanager and the notification sink."""
+    folder.mkdir(parents=True, exist_ok=True)
+    folder.chmod(0o700)
+    for name, text in notification_secret_files(settings).items():
+        path = folder / name
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            write_atomically(path, text, mode=0o600)
+
+
 def read_settings(path: Path) -> SandboxSettings:
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise SandboxError(f"the sandbox is not set up ({path} does not exist): run `opsbook sandbox up`") from None
     return SandboxSettings.parse(text, path)
+
+
+def notification_sink_url(settings: SandboxSettings, host: str = "127.0.0.1") -> str:
+    """The notification sink's published HTTP API (GET /notifications), as the host reaches it."""
+    return f"http://{host}:{settings.ports['notification-sink']}"
 
 
 def target_env(settings: SandboxSettings, *, compose_file: Path, compose_command: str,
@@ -167,7 +225,10 @@ def target_env(settings: SandboxSettings, *, compose_file: Path, compose_command
         "WORKER_URL": f"http://{host}:{p['worker']}",
         "PROMETHEUS_URL": f"http://{host}:{p['prometheus']}",
         "ALERTMANAGER_URL": f"http://{host}:{p['alertmanager']}",
-        "WEBHOOK_URL": f"http://{host}:{p['webhook']}",
+        "NOTIFICATION_SINK_URL": notification_sink_url(settings, host),
+        # The chat receiver's webhook as seen from the host: post to it to test the Slack path by hand.
+        "SLACK_WEBHOOK_URL": f"{notification_sink_url(settings, host)}/slack/services/T0SANDBOX/B0SANDBOX/"
+                             f"{s.get('SLACK_WEBHOOK_TOKEN', '')}",
         "POSTGRES_EXPORTER_URL": f"http://{host}:{p['postgres-exporter']}",
         "REDIS_EXPORTER_URL": f"http://{host}:{p['redis-exporter']}",
         "NODE_EXPORTER_URL": f"http://{host}:{p['node-exporter']}",
@@ -185,4 +246,4 @@ def target_env(settings: SandboxSettings, *, compose_file: Path, compose_command
 
 
 SECRET_ENV_NAMES = frozenset({*SECRET_KEYS, "PGPASSWORD", "REDISCLI_AUTH", "DATABASE_URL",
-                              "DATABASE_ADMIN_URL", "REDIS_URL"})
+                              "DATABASE_ADMIN_URL", "REDIS_URL", "SLACK_WEBHOOK_URL"})
