@@ -1,4 +1,7 @@
-"""The worker: BRPOP jobs from Redis, run them, write results to PostgreSQL; /health and /metrics."""
+"""The worker: BRPOP jobs from Redis, run them, write results to PostgreSQL; /health and /metrics.
+
+Job kinds: echo (the payload back), sleep, fail, and crm_sync (push a contact to the CRM).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +10,8 @@ import logging
 import os
 import threading
 import time
+import urllib.error
+import urllib.request
 from typing import Any
 
 import psycopg2
@@ -18,10 +23,16 @@ from sandboxlib.settings import database_dsn, redis_client
 
 log = logging.getLogger("worker")
 QUEUE = "jobs"
+CRM_URL = os.environ.get("CRM_URL", "http://crm:8090")
+CRM_TIMEOUT = float(os.environ.get("CRM_TIMEOUT_SECONDS", "3"))
 metrics = Registry()
 PROCESSED = metrics.counter("opsbook_worker_jobs_processed_total", "Jobs finished (succeeded or failed).", ("kind",))
 FAILED = metrics.counter("opsbook_worker_jobs_failed_total", "Jobs that failed.", ("kind",))
 DURATION = metrics.histogram("opsbook_worker_job_duration_seconds", "Time to run one job.", ("kind",))
+CRM_SYNCS = metrics.counter("opsbook_crm_sync_total", "Contacts pushed to the CRM, by outcome (success, failure).",
+                            ("outcome",))
+for _outcome in ("success", "failure"):  # both series exist from the start, so rate() sees the first failure
+    CRM_SYNCS.inc(0, outcome=_outcome)
 STOP = threading.Event()
 
 
@@ -45,6 +56,8 @@ class Worker:
             raise RuntimeError(payload.get("reason", "job asked to fail"))
         if kind == "sleep":
             time.sleep(min(float(payload.get("seconds", 1)), 10))
+        if kind == "crm_sync":
+            return "succeeded", {"crm": sync_contact(payload)}
         return "succeeded", {"echo": payload}
 
     def handle(self, raw: str) -> None:
@@ -56,6 +69,7 @@ class Worker:
         except Exception as exc:
             status, result = "failed", {"error": str(exc)}
             FAILED.inc(kind=kind)
+            log.warning("job %s (%s) failed: %s", job.get("id"), kind, exc)
         try:
             with self.db().cursor() as cur:
                 cur.execute(
@@ -98,6 +112,24 @@ class Worker:
         except Exception as exc:
             checks["database"] = {"ok": False, "error": str(exc).strip().splitlines()[0]}
         return all(c["ok"] for c in checks.values()), checks
+
+
+def sync_contact(payload: dict[str, Any]) -> Any:
+    """POST the contact to the CRM; any answer but 2xx, or no answer, is a failed sync."""
+    request = urllib.request.Request(CRM_URL + "/contacts", data=json.dumps(payload).encode(), method="POST",
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=CRM_TIMEOUT) as response:
+            body = json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as exc:
+        CRM_SYNCS.inc(outcome="failure")
+        raise RuntimeError(f"CRM answered {exc.code} to POST /contacts") from exc
+    except (OSError, ValueError) as exc:
+        CRM_SYNCS.inc(outcome="failure")
+        reason = getattr(exc, "reason", exc)
+        raise RuntimeError(f"CRM unreachable at {CRM_URL}: {reason}") from exc
+    CRM_SYNCS.inc(outcome="success")
+    return body
 
 
 def main() -> None:

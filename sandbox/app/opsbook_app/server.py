@@ -1,4 +1,5 @@
-"""The app's HTTP API: health, agents CRUD (PostgreSQL), jobs (Redis queue), Prometheus metrics."""
+"""The app's HTTP API: health, agents CRUD and signups (PostgreSQL), jobs (Redis queue), admin
+routes, per-client rate limits, Prometheus metrics."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import hmac
 import json
 import logging
 import os
+import re
 import threading
 import time
 import uuid
@@ -14,36 +16,57 @@ from pathlib import Path
 from typing import Any, Iterator
 
 import psycopg2
+import psycopg2.errors
 import psycopg2.extras
 
-from sandboxlib.http import Request, Response, Router, serve, setup_logging
+from opsbook_app.ratelimit import RateLimiter, client_key, retry_after
+from sandboxlib.http import Handler, Request, Response, Router, serve, setup_logging
 from sandboxlib.metrics import Registry
 from sandboxlib.settings import database_dsn, redis_client, required
 
 log = logging.getLogger("app")
 QUEUE = "jobs"
 POOL_MAX = int(os.environ.get("DB_POOL_MAX", "10"))
+# A query waiting on a lock fails after this long instead of holding its connection forever.
+STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "5000"))
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 RELEASE = json.loads((Path(__file__).resolve().parent.parent / "release.json").read_text())
 VERSION = os.environ.get("APP_VERSION", RELEASE["version"])
 
 metrics = Registry()
 REQUESTS = metrics.counter("opsbook_http_requests_total", "HTTP requests answered, by method, route and status.",
                            ("method", "route", "status"))
-LATENCY = metrics.histogram("opsbook_http_request_duration_seconds", "HTTP request latency by route.", ("route",))
+# Buckets past the alert thresholds (1 s per route, 2 s overall) and the 5 s statement timeout.
+LATENCY = metrics.histogram("opsbook_http_request_duration_seconds", "HTTP request latency by route.", ("route",),
+                            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 2.5, 5.0, 10.0))
 QUERY_LATENCY = metrics.histogram("opsbook_db_query_duration_seconds", "Database query latency by query name.",
-                                  ("query",), buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5))
+                                  ("query",), buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+                                                       1.0, 2.5, 5.0, 10.0))
 AUTH_FAILURES = metrics.counter("opsbook_auth_failures_total", "Requests refused for a missing or wrong API token.",
                                 ("reason",))
+ACCESS_DENIED = metrics.counter("opsbook_access_denied_total",
+                                "Requests refused with 403: a valid API token on a route that needs the admin token.",
+                                ("route",))
+RATE_LIMITED = metrics.counter("opsbook_rate_limited_total", "Requests refused with 429: the client's budget is spent.",
+                               ("route",))
+SIGNUPS = metrics.counter("opsbook_signups_total", "Users who signed up (POST /api/signups answered 201).")
+AGENTS_CREATED = metrics.counter("opsbook_agents_created_total", "Agents created (POST /api/agents answered 201).")
 JOBS_ENQUEUED = metrics.counter("opsbook_jobs_enqueued_total", "Jobs pushed onto the Redis queue.")
 DB_ERRORS = metrics.counter("opsbook_db_errors_total", "Database errors seen by the app, by kind.", ("kind",))
 
 
+def connect(dsn: str, statement_timeout_ms: int) -> Any:
+    return psycopg2.connect(dsn, options=f"-c statement_timeout={statement_timeout_ms}")
+
+
 class Database:
     """A small thread-safe pool: at most `maxconn` connections, opened on demand, kept idle
-    for reuse, thrown away when the server closed them (restart, pg_terminate_backend)."""
+    for reuse, thrown away when the server closed them (restart, pg_terminate_backend).
+    Every statement runs under `statement_timeout_ms`."""
 
-    def __init__(self, dsn: str, maxconn: int) -> None:
+    def __init__(self, dsn: str, maxconn: int, statement_timeout_ms: int = STATEMENT_TIMEOUT_MS) -> None:
         self.dsn = dsn
+        self.statement_timeout_ms = statement_timeout_ms
         self.maxconn = maxconn
         self._idle: list[Any] = []
         self._lock = threading.Lock()
@@ -62,7 +85,7 @@ class Database:
             self.in_use += 1
         try:
             if conn is None or conn.closed:
-                conn = psycopg2.connect(self.dsn)
+                conn = connect(self.dsn, self.statement_timeout_ms)
             return conn
         except Exception:
             DB_ERRORS.inc(kind="connect")
@@ -84,6 +107,13 @@ class Database:
             with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
                 yield cur
             conn.commit()
+        except psycopg2.errors.QueryCanceled as exc:
+            # statement_timeout (or pg_cancel_backend): the connection is fine, the query is not.
+            DB_ERRORS.inc(kind="timeout")
+            with contextlib.suppress(psycopg2.Error):
+                conn.rollback()
+            raise QueryTimeout(f"query {query} cancelled after {time.monotonic() - started:.1f}s: "
+                               f"{str(exc).strip().splitlines()[0]}") from exc
         except (psycopg2.OperationalError, psycopg2.InterfaceError):
             DB_ERRORS.inc(kind="connection")
             # The server went away (restart, terminate): the idle connections are dead too.
@@ -107,9 +137,60 @@ class ServiceUnavailable(Exception):
     http_status = 503
 
 
+class QueryTimeout(ServiceUnavailable):
+    """A query ran into statement_timeout: answered 503, the client may retry."""
+
+
+class HealthProbe:
+    """The health check's own connection, outside the pool: /api/health and /metrics tell whether
+    the database answers even while every pool connection is busy (a saturated pool is a metric,
+    opsbook_db_pool_connections, not a dead database)."""
+
+    def __init__(self, dsn: str) -> None:
+        self.dsn = dsn
+        self._conn: Any = None
+        self._lock = threading.Lock()
+
+    def missing_tables(self, tables: list[str]) -> list[str]:
+        if not self._lock.acquire(timeout=2):
+            raise ServiceUnavailable("another health check has been waiting on the database for 2 s")
+        started = time.monotonic()
+        try:
+            try:
+                return self._query(tables)
+            except (psycopg2.OperationalError, psycopg2.InterfaceError):
+                # A connection the server dropped while idle (restart, terminate): one fresh try,
+                # so a database that is back does not read as down until the next check.
+                self._close()
+                return self._query(tables)
+        except psycopg2.Error:
+            self._close()
+            raise
+        finally:
+            QUERY_LATENCY.observe(time.monotonic() - started, query="health")
+            self._lock.release()
+
+    def _query(self, tables: list[str]) -> list[str]:
+        if self._conn is None or self._conn.closed:
+            self._conn = connect(self.dsn, 2000)
+            self._conn.autocommit = True
+        with self._conn.cursor() as cur:
+            cur.execute("SELECT t FROM unnest(%s::text[]) AS t WHERE to_regclass(t) IS NULL", (tables,))
+            return [row[0] for row in cur.fetchall()]
+
+    def _close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                self._conn.close()
+        self._conn = None
+
+
 DB: Database
+HEALTH: HealthProbe
 REDIS: Any
 API_TOKEN = ""
+ADMIN_TOKEN = ""
+LIMITER: RateLimiter
 
 
 def check_health() -> tuple[bool, dict[str, Any]]:
@@ -118,13 +199,7 @@ def check_health() -> tuple[bool, dict[str, Any]]:
     started = time.monotonic()
     missing: list[str] = []
     try:
-        with DB.cursor("health") as cur:
-            cur.execute("SET LOCAL statement_timeout = 2000")
-            cur.execute("SELECT 1 AS ok")
-            for table in RELEASE["requires_tables"]:
-                cur.execute("SELECT to_regclass(%s) IS NOT NULL AS present", (table,))
-                if not cur.fetchone()["present"]:
-                    missing.append(table)
+        missing = HEALTH.missing_tables(list(RELEASE["requires_tables"]))
         checks["database"] = {"ok": True}
         checks["schema"] = {"ok": not missing} if not missing else {
             "ok": False, "error": f"missing tables: {', '.join(missing)}"}
@@ -152,22 +227,67 @@ def version(_req: Request) -> Response:
     return Response(200, {"version": VERSION, "notes": RELEASE["notes"]})
 
 
-def authorized(req: Request) -> Response | None:
+def _bearer(req: Request) -> str | None:
     header = req.headers.get("Authorization", "")
-    if not header.startswith("Bearer "):
+    return header[len("Bearer "):] if header.startswith("Bearer ") else None
+
+
+def _is(token: str, expected: str) -> bool:
+    return hmac.compare_digest(token.encode(), expected.encode())
+
+
+def authorized(req: Request) -> Response | None:
+    """None when the request carries the API token (or the admin token), else the 401 to answer."""
+    token = _bearer(req)
+    if token is None:
         AUTH_FAILURES.inc(reason="missing")
-        log.warning("auth failed: missing token from %s", req.headers.get("X-Forwarded-For", "client"))
+        log.warning("auth failed: missing token from %s", req.headers.get("X-Forwarded-For", req.peer or "client"))
         return Response(401, {"error": "missing bearer token"})
-    if not hmac.compare_digest(header[len("Bearer "):].encode(), API_TOKEN.encode()):
+    if not (_is(token, API_TOKEN) or _is(token, ADMIN_TOKEN)):
         AUTH_FAILURES.inc(reason="invalid")
         log.warning("auth failed: invalid token")
         return Response(401, {"error": "invalid token"})
     return None
 
 
+def admin_only(route: str, handler: Handler) -> Handler:
+    """Admin routes need the admin token: the API token is valid but not enough (403)."""
+
+    def guarded(req: Request) -> Response:
+        refused = authorized(req)
+        if refused:
+            return refused
+        if not _is(_bearer(req) or "", ADMIN_TOKEN):
+            ACCESS_DENIED.inc(route=route)
+            log.warning("access denied: API token on admin route %s %s from %s", req.method, req.path,
+                        req.headers.get("X-Forwarded-For", req.peer or "client"))
+            return Response(403, {"error": "this route needs the admin token"})
+        return handler(req)
+
+    return guarded
+
+
+def rate_limited(route: str, handler: Handler) -> Handler:
+    """Spend one token of the client's bucket, or answer 429 with Retry-After."""
+
+    def limited(req: Request) -> Response:
+        wait = LIMITER.acquire(client_key(req.headers, req.peer))
+        if wait:
+            RATE_LIMITED.inc(route=route)
+            return Response(429, {"error": "rate limit exceeded", "retry_after_seconds": round(wait, 3)},
+                            headers={"Retry-After": retry_after(wait)})
+        return handler(req)
+
+    return limited
+
+
 def list_agents(_req: Request) -> Response:
+    # last_job_at: one lookup per listed agent, through job_results_agent_id_idx (the slow-queries
+    # fault drops it: then each lookup is a sequential scan of job_results).
     with DB.cursor("list_agents") as cur:
-        cur.execute("SELECT id, name, owner, status, created_at FROM agents ORDER BY id DESC LIMIT 100")
+        cur.execute("SELECT a.id, a.name, a.owner, a.status, a.created_at,"
+                    " (SELECT max(r.finished_at) FROM job_results r WHERE r.agent_id = a.id) AS last_job_at"
+                    " FROM agents a ORDER BY a.id DESC LIMIT 100")
         return Response(200, {"agents": cur.fetchall()})
 
 
@@ -181,7 +301,9 @@ def create_agent(req: Request) -> Response:
     with DB.cursor("create_agent") as cur:
         cur.execute("INSERT INTO agents (name, owner) VALUES (%s, %s) RETURNING id, name, owner, status, created_at",
                     (data["name"], data.get("owner", "platform")))
-        return Response(201, cur.fetchone())
+        agent = cur.fetchone()
+    AGENTS_CREATED.inc()
+    return Response(201, agent)
 
 
 def get_agent(req: Request) -> Response:
@@ -204,6 +326,51 @@ def delete_agent(req: Request) -> Response:
         return Response(204 if cur.rowcount else 404, b"" if cur.rowcount else {"error": "no such agent"})
 
 
+def signup(req: Request) -> Response:
+    """A new user (public: the website's signup form). The user is pushed to the CRM by a crm_sync job."""
+    data = req.json()
+    email = str(data.get("email", "")).strip().lower() if isinstance(data, dict) else ""
+    if not EMAIL.fullmatch(email):
+        return Response(400, {"error": "body must be a JSON object with a valid email"})
+    with DB.cursor("create_user") as cur:
+        cur.execute("INSERT INTO users (email) VALUES (%s) ON CONFLICT (email) DO NOTHING"
+                    " RETURNING id, email, created_at", (email,))
+        user = cur.fetchone()
+    if user is None:
+        return Response(409, {"error": "this email has already signed up"})
+    SIGNUPS.inc()
+    try:
+        push_job("crm_sync", {"user_id": user["id"], "email": email, "event": "signup"})
+    except ServiceUnavailable as exc:  # the signup stands; the CRM catches up with the next sync
+        log.warning("signup %s: CRM sync not queued: %s", user["id"], exc)
+    return Response(201, user)
+
+
+def push_job(kind: str, payload: Any, agent_id: Any = None) -> str:
+    job = {"id": str(uuid.uuid4()), "kind": kind, "agent_id": agent_id, "payload": payload,
+           "enqueued_at": time.time()}
+    try:
+        REDIS.lpush(QUEUE, json.dumps(job))
+    except Exception as exc:
+        raise ServiceUnavailable(f"queue unavailable: {exc}") from exc
+    JOBS_ENQUEUED.inc()
+    return str(job["id"])
+
+
+def admin_users(_req: Request) -> Response:
+    with DB.cursor("admin_users") as cur:
+        cur.execute("SELECT id, email, created_at FROM users ORDER BY id DESC LIMIT 100")
+        return Response(200, {"users": cur.fetchall()})
+
+
+def admin_delete_user(req: Request) -> Response:
+    if not req.params["id"].isdigit():
+        return Response(400, {"error": "user id must be a number"})
+    with DB.cursor("admin_delete_user") as cur:
+        cur.execute("DELETE FROM users WHERE id = %s", (int(req.params["id"]),))
+        return Response(204 if cur.rowcount else 404, b"" if cur.rowcount else {"error": "no such user"})
+
+
 def enqueue_job(req: Request) -> Response:
     refused = authorized(req)
     if refused:
@@ -211,14 +378,8 @@ def enqueue_job(req: Request) -> Response:
     data = req.json() or {}
     if not isinstance(data, dict):
         return Response(400, {"error": "body must be a JSON object"})
-    job = {"id": str(uuid.uuid4()), "kind": str(data.get("kind", "echo")), "agent_id": data.get("agent_id"),
-           "payload": data.get("payload", {}), "enqueued_at": time.time()}
-    try:
-        REDIS.lpush(QUEUE, json.dumps(job))
-    except Exception as exc:
-        raise ServiceUnavailable(f"queue unavailable: {exc}") from exc
-    JOBS_ENQUEUED.inc()
-    return Response(202, {"id": job["id"], "status": "queued"})
+    job_id = push_job(str(data.get("kind", "echo")), data.get("payload", {}), data.get("agent_id"))
+    return Response(202, {"id": job_id, "status": "queued"})
 
 
 def get_job(req: Request) -> Response:
@@ -261,11 +422,15 @@ def observe(method: str, route: str, status: int, seconds: float) -> None:
 
 
 def main() -> None:
-    global DB, REDIS, API_TOKEN
+    global DB, HEALTH, REDIS, API_TOKEN, ADMIN_TOKEN, LIMITER
     setup_logging("app")
     API_TOKEN = required("APP_API_TOKEN")
+    ADMIN_TOKEN = required("APP_ADMIN_TOKEN")
     DB = Database(database_dsn(), POOL_MAX)
+    HEALTH = HealthProbe(database_dsn())
     REDIS = redis_client()
+    LIMITER = RateLimiter(float(os.environ.get("RATE_LIMIT_PER_SECOND", "20")),
+                          float(os.environ.get("RATE_LIMIT_BURST", "40")))
     metrics.gauge("opsbook_app_info", "The running release.", ("version",), collect=lambda: {(VERSION,): 1.0})
     metrics.gauge("opsbook_health_check_ok", "1 when the check of /api/health passes (check=all: all of them).",
                   ("check",), collect=_health_gauges)
@@ -274,16 +439,25 @@ def main() -> None:
     metrics.gauge("opsbook_queue_depth", "Jobs waiting in the Redis queue.", collect=_queue_depth)
 
     router = Router()
+
+    def api(method: str, route: str, handler: Handler, admin: bool = False) -> None:
+        router.add(method, route, rate_limited(route, admin_only(route, handler) if admin else handler))
+
+    # Health and metrics are not rate limited: probes and scrapes must always get through.
     router.add("GET", "/api/health", health)
-    router.add("GET", "/api/version", version)
-    router.add("GET", "/api/agents", list_agents)
-    router.add("POST", "/api/agents", create_agent)
-    router.add("GET", "/api/agents/{id}", get_agent)
-    router.add("DELETE", "/api/agents/{id}", delete_agent)
-    router.add("POST", "/api/jobs", enqueue_job)
-    router.add("GET", "/api/jobs/{id}", get_job)
     router.add("GET", "/metrics", metrics_page)
-    log.info("app %s starting (%s)", VERSION, RELEASE["notes"])
+    api("GET", "/api/version", version)
+    api("GET", "/api/agents", list_agents)
+    api("POST", "/api/agents", create_agent)
+    api("GET", "/api/agents/{id}", get_agent)
+    api("DELETE", "/api/agents/{id}", delete_agent)
+    api("POST", "/api/signups", signup)
+    api("POST", "/api/jobs", enqueue_job)
+    api("GET", "/api/jobs/{id}", get_job)
+    api("GET", "/api/admin/users", admin_users, admin=True)
+    api("DELETE", "/api/admin/users/{id}", admin_delete_user, admin=True)
+    log.info("app %s starting (%s); rate limit %g/s per client, burst %g; statement timeout %d ms",
+             VERSION, RELEASE["notes"], LIMITER.rate, LIMITER.burst, STATEMENT_TIMEOUT_MS)
     serve(router, int(os.environ.get("PORT", "8000")), observe=observe)
 
 

@@ -10,7 +10,10 @@ port 6379
 protected-mode no
 save ""
 appendonly no
-maxmemory 256mb
+# Small, so the redis-memory fault reaches RedisMemoryHigh (90%) with a 60 MB key; the job
+# queue needs well under a megabyte. No eviction: at the limit Redis refuses writes.
+maxmemory 64mb
+maxmemory-policy noeviction
 requirepass $REDIS_PASSWORD
 CONF
 exec redis-server "$conf"

@@ -17,8 +17,10 @@ Handler = Callable[["Request"], "Response"]
 
 
 class Response:
-    def __init__(self, status: int, body: Any = None, content_type: str = "application/json") -> None:
+    def __init__(self, status: int, body: Any = None, content_type: str = "application/json",
+                 headers: dict[str, str] | None = None) -> None:
         self.status = status
+        self.headers = dict(headers or {})
         if isinstance(body, (bytes, str)):
             self.body = body.encode() if isinstance(body, str) else body
             self.content_type = content_type if content_type != "application/json" else "text/plain; charset=utf-8"
@@ -28,13 +30,15 @@ class Response:
 
 
 class Request:
-    def __init__(self, method: str, path: str, query: str, headers: Any, body: bytes, params: dict[str, str]) -> None:
+    def __init__(self, method: str, path: str, query: str, headers: Any, body: bytes, params: dict[str, str],
+                 peer: str = "") -> None:
         self.method = method
         self.path = path
         self.query = query
         self.headers = headers
         self.body = body
         self.params = params
+        self.peer = peer  # the client's IP address as the socket sees it
 
     def json(self) -> Any:
         if not self.body:
@@ -84,16 +88,23 @@ def serve(router: Router, port: int, observe: Callable[[str, str, int, float], N
                 response = Response(405 if path_known else 404, {"error": "not found" if not path_known else "method not allowed"})
             else:
                 try:
-                    response = handler(Request(self.command, path, query, self.headers, body, params))
+                    response = handler(Request(self.command, path, query, self.headers, body, params,
+                                               peer=self.client_address[0]))
                 except Exception as exc:  # the API answers 5xx and logs; it never dies on a request
                     status = getattr(exc, "http_status", 500)
                     log.error("%s %s failed: %s: %s", self.command, path, type(exc).__name__, str(exc).strip())
                     response = Response(status, {"error": type(exc).__name__, "detail": str(exc).strip()})
-            self.send_response(response.status)
-            self.send_header("Content-Type", response.content_type)
-            self.send_header("Content-Length", str(len(response.body)))
-            self.end_headers()
-            self.wfile.write(response.body)
+            try:
+                self.send_response(response.status)
+                self.send_header("Content-Type", response.content_type)
+                self.send_header("Content-Length", str(len(response.body)))
+                for name, value in response.headers.items():
+                    self.send_header(name, value)
+                self.end_headers()
+                self.wfile.write(response.body)
+            except OSError as exc:  # the client gave up waiting: the request still counts, and took this long
+                self.close_connection = True
+                log.info("%s %s: client went away before the answer: %s", self.command, path, exc)
             elapsed = time.monotonic() - started
             if observe is not None:
                 observe(self.command, route, response.status, elapsed)
@@ -105,7 +116,12 @@ def serve(router: Router, port: int, observe: Callable[[str, str, int, float], N
         def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
             pass
 
-    server = ThreadingHTTPServer(("0.0.0.0", port), _Handler)
+    class _Server(ThreadingHTTPServer):
+        # socketserver's default backlog of 5 drops connections under a burst (the client retries
+        # a second later): a production server queues far more.
+        request_queue_size = 128
+
+    server = _Server(("0.0.0.0", port), _Handler)
     server.daemon_threads = True
     if handle_signals:
         stop_on_signal(server.shutdown)

@@ -41,9 +41,11 @@ from opsbook.sandbox.settings import (
     SandboxSettings,
     check_project_name,
     env_file_path,
+    notification_sink_url,
     port_base,
     read_settings,
     target_env,
+    write_notification_secrets,
     write_settings,
 )
 
@@ -134,7 +136,8 @@ class Sandbox:
     # ------------------------------------------------------------------ compose
     def _compose_variables(self) -> dict[str, str]:
         if self.env_file.exists():
-            settings = self.settings()
+            # An env file older than a secret (`up` adds it) must not keep `down` from parsing compose.yaml.
+            settings = self.settings().with_new_secrets()
         else:  # down/status before any up: compose still needs every variable to parse the file
             settings = SandboxSettings.generate(self.project, port_base(self.project))
         return {**settings.compose_variables(), "COMPOSE_FILE": str(self.compose_file),
@@ -176,6 +179,7 @@ class Sandbox:
                 task.update(f"{self.compose()} {self.compose().version}")
             with rep.task(f"settings ({self.env_file.name})") as task:
                 settings = self._ensure_settings()
+                write_notification_secrets(self.notification_secrets_dir, settings)
                 task.update(f"project {self.project}, ports {min(settings.ports.values())}-"
                             f"{max(settings.ports.values())}")
             self._check_ports(settings)
@@ -192,7 +196,7 @@ class Sandbox:
             current = self.settings()
             if current.project != self.project:
                 raise SandboxError(f"{self.env_file} belongs to project {current.project}, not {self.project}")
-            settings = current.with_ports(base)
+            settings = current.with_ports(base).with_new_secrets()
             if settings != current:
                 write_settings(self.env_file, settings)
             return settings
@@ -261,8 +265,23 @@ class Sandbox:
                 return image.rsplit(":", 1)[1] if ":" in image else None
         return None
 
+    @property
+    def notification_secrets_dir(self) -> Path:
+        """The receivers' secret files (SMTP password, Slack webhook URL, pager token), mode 0600;
+        compose mounts the folder read-only into Alertmanager and the notification sink."""
+        return self.state_dir / "notification-secrets"
+
+    def _remove_retired_services(self) -> None:
+        """Remove containers of services compose.yaml no longer defines (the `webhook` receiver
+        became `notification-sink`): left running they would hold the published port."""
+        defined = set(self.compose_spec().get("services") or {})
+        retired = [s.container for s in self.status() if s.service not in defined and s.container]
+        if retired:
+            docker("rm", "-f", *retired, timeout=60)
+
     def _start(self, rep: Progress, settings: SandboxSettings, deadline: float) -> None:
         version = self.running_app_version() or settings.app_version
+        self._remove_retired_services()
         self.derive_monitoring()
         with rep.task("start services") as task:
             result: dict[str, Any] = {}
@@ -291,6 +310,7 @@ class Sandbox:
     def reload_monitoring(self) -> None:
         """Make Prometheus and Alertmanager re-read monitoring/ (rules edited since they started)."""
         self.derive_monitoring()
+        self._render_alertmanager_config()
         env = self.env()
         for url in (env["PROMETHEUS_URL"], env["ALERTMANAGER_URL"]):
             request = urllib.request.Request(url + "/-/reload", method="POST")
@@ -299,6 +319,16 @@ class Sandbox:
                     pass
             except (urllib.error.URLError, OSError) as exc:
                 raise SandboxError(f"{url}/-/reload failed: {exc} (check monitoring/ with promtool)") from exc
+
+    def _render_alertmanager_config(self) -> None:
+        """Render monitoring/alertmanager/alertmanager.yml again inside the Alertmanager container and
+        copy the receivers' secret files again (sandbox/alertmanager/start.sh refresh), so that the
+        reload that follows reads the edited file."""
+        done = docker("exec", self._container("alertmanager"), "/bin/sh", "/opt/sandbox/alertmanager/start.sh",
+                      "refresh", timeout=60)
+        if done.returncode != 0:
+            raise SandboxError("rendering monitoring/alertmanager/alertmanager.yml failed:\n"
+                               f"{_tail(done.stderr or done.stdout, 10)}")
 
     def _wait_ready(self, task: Task, deadline: float, thread: threading.Thread, result: dict[str, Any]) -> None:
         total = len(self.services())
@@ -366,6 +396,14 @@ class Sandbox:
         states = {s.service: s for s in self.status()}
         if not any(s.state == "running" for s in states.values()):
             raise SandboxError(f"sandbox {self.project} is not running: run `opsbook sandbox up`")
+        # Faults that live inside containers (a CPU burner, a ballast, a crash loop) are undone by
+        # their heal scripts only; one that fails to heal is left to the steps below.
+        for name in self.active_faults():
+            try:
+                self.heal(name)
+            except SandboxError:
+                self._write_active_faults([n for n in self.active_faults() if n != name])
+        states = {s.service: s for s in self.status()}
         fault_clients = [s.container for name, s in states.items()
                          if name in self._profile_services(FAULT_PROFILE) and s.container]
         if fault_clients:
@@ -384,10 +422,6 @@ class Sandbox:
         self._restart_alertmanager()
         self.wait_healthy(timeout=60)
         self.reload_monitoring()
-        try:
-            alert_api.clear_webhook(self.env()["WEBHOOK_URL"])
-        except SandboxError:
-            pass  # the receiver may still be starting; there is nothing recorded then
         self._write_active_faults([])
 
     def _restart_alertmanager(self) -> None:
@@ -395,10 +429,20 @@ class Sandbox:
 
         Alertmanager does not tell a receiver twice about the same firing alerts within
         repeat_interval, and an alert that resolves while inhibited is never logged as resolved:
-        left alone, an alert notified before a reset could fire again after it and reach nobody."""
-        done = docker("restart", "--time", "3", self._container("alertmanager"), timeout=60)
-        if done.returncode != 0:
-            raise SandboxError(f"cannot restart alertmanager: {_tail(done.stderr or done.stdout, 5)}")
+        left alone, an alert notified before a reset could fire again after it and reach nobody.
+        The sink forgets its records while Alertmanager is stopped: what it holds afterwards was
+        all sent by the fresh Alertmanager."""
+        container = self._container("alertmanager")
+        stopped = docker("stop", "--time", "3", container, timeout=60)
+        if stopped.returncode != 0:
+            raise SandboxError(f"cannot stop alertmanager: {_tail(stopped.stderr or stopped.stdout, 5)}")
+        try:
+            self.clear_notifications()
+        except SandboxError:
+            pass  # the sink is (re)starting: it holds nothing then
+        started = docker("start", container, timeout=60)
+        if started.returncode != 0:
+            raise SandboxError(f"cannot start alertmanager: {_tail(started.stderr or started.stdout, 5)}")
 
     def _profile_services(self, profile: str) -> set[str]:
         return {name for name, spec in (self.compose_spec().get("services") or {}).items()
@@ -540,9 +584,29 @@ class Sandbox:
                 return reached
             time.sleep(1)
 
-    def notifications(self, alertname: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
-        """What Alertmanager delivered to the webhook receiver (oldest first)."""
-        return alert_api.webhook_notifications(self.env()["WEBHOOK_URL"], alertname, status)
+    def notifications(self, alertname: str | None = None, status: str | None = None, *,
+                      receiver: str | None = None) -> list[dict[str, Any]]:
+        """What Alertmanager delivered to the notification sink, oldest first: one record per email,
+        Slack message or pager call (see `alerts.sink_notifications`)."""
+        return self.notification_report(alertname=alertname, status=status, receiver=receiver)["notifications"]
+
+    def notification_report(self, *, alertname: str | None = None, status: str | None = None,
+                            receiver: str | None = None) -> dict[str, list[dict[str, Any]]]:
+        """The sink's records and the deliveries it rejected (wrong credentials). A sink that does
+        not answer means the sandbox is not running: SandboxError says so."""
+        url = notification_sink_url(self.settings())  # not env(): that detects compose, which takes a second
+        try:
+            return alert_api.sink_notifications(url, receiver=receiver, alertname=alertname, status=status)
+        except SandboxError as exc:
+            cause = exc.__cause__
+            if not isinstance(cause, OSError) or isinstance(cause, urllib.error.HTTPError):
+                raise  # it answered, with an error: not a question of running
+            raise SandboxError(f"sandbox {self.project} is not running: the notification sink at {url} does not "
+                               f"answer ({cause}); start it with `opsbook sandbox up"
+                               f"{'' if self.project == DEFAULT_PROJECT else ' --project ' + self.project}`") from exc
+
+    def clear_notifications(self) -> None:
+        alert_api.clear_notifications(notification_sink_url(self.settings()))
 
     # ------------------------------------------------------------------ logs
     def logs(self, service: str | None = None, *, tail: int | None = None, follow: bool = False) -> int:
