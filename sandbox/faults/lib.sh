@@ -40,4 +40,14 @@ wait_healthy() {
   return 1
 }
 
+# A fault's process inside a container, tracked by a pid file in that container.
+# process_alive CONTAINER PIDFILE: the process is running.
+process_alive() { docker exec "$1" sh -c 'kill -0 "$(cat "$1" 2>/dev/null)" 2>/dev/null' _ "$2"; }
+# stop_process CONTAINER PIDFILE [FILE ...]: end the process, remove its pid file and FILEs.
+stop_process() {
+  local id=$1
+  shift
+  docker exec "$id" sh -c 'pid=$(cat "$1" 2>/dev/null) && kill "$pid" 2>/dev/null; rm -f "$@"' _ "$@"
+}
+
 note() { printf '%s\n' "$*"; }

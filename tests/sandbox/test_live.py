@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from opsbook.sandbox import Sandbox
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.sandbox
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,13 +47,6 @@ def http(method: str, url: str, body: Any = None, token: str | None = None) -> t
         return 0, None
 
 
-def eventually(check, timeout: float, interval: float = 0.5):  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
 
 
 def test_every_service_is_healthy_and_published_on_loopback(sandbox: Sandbox) -> None:

@@ -20,7 +20,7 @@ import urllib.request
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Iterator
 
 import pytest
 import yaml
@@ -28,6 +28,7 @@ import yaml
 from opsbook.sandbox import Sandbox
 from tests.support.alertmanager import expected_receivers, sandbox_env
 from tests.support.site import mkdocs_build
+from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.sandbox
 ROOT = Path(__file__).resolve().parents[2]
@@ -80,13 +81,6 @@ def push(sandbox: Sandbox, alerts: list[dict[str, Any]], *, resolved: bool = Fal
         assert response.status == 200
 
 
-def eventually(check: Callable[[], Any], timeout: float = 30, interval: float = 0.5) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = check()
-        if result or time.monotonic() > deadline:
-            return result
-        time.sleep(interval)
 
 
 def delivered_to(sandbox: Sandbox, name: str, status: str) -> dict[str, list[dict[str, Any]]]:

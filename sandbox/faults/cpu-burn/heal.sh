@@ -3,7 +3,7 @@
 source "$(dirname "$0")/../lib.sh"
 if running app; then
   app=$(container app)
-  docker exec "$app" sh -c 'pid=$(cat /tmp/cpu-burn.pid 2>/dev/null) && kill "$pid" 2>/dev/null; rm -f /tmp/cpu-burn.pid'
+  stop_process "$app" /tmp/cpu-burn.pid
   [ "$(docker inspect -f '{{.HostConfig.CpuShares}}' "$app")" = 16384 ] && docker update --cpu-shares 1024 "$app" >/dev/null
 fi
 note "busy loop stopped"

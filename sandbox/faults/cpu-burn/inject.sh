@@ -4,7 +4,7 @@
 # that on a busy test host the loop still gets all its quota, as it would on a quiet production one.
 source "$(dirname "$0")/../lib.sh"
 app=$(container app)
-burning() { docker exec "$app" sh -c 'kill -0 "$(cat /tmp/cpu-burn.pid 2>/dev/null)" 2>/dev/null'; }
+burning() { process_alive "$app" /tmp/cpu-burn.pid; }
 if burning; then
   note "already burning: pid $(docker exec "$app" cat /tmp/cpu-burn.pid) in the app container"
   exit 0

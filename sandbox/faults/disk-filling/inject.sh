@@ -3,7 +3,7 @@
 # 256 KiB a second; it stops growing at 80%, short of DiskSpaceLow (85%), and waits for heal.
 source "$(dirname "$0")/../lib.sh"
 worker=$(container worker)
-writing() { docker exec "$worker" sh -c 'kill -0 "$(cat /tmp/disk-filling.pid 2>/dev/null)" 2>/dev/null'; }
+writing() { process_alive "$worker" /tmp/disk-filling.pid; }
 if writing; then
   note "already writing: pid $(docker exec "$worker" cat /tmp/disk-filling.pid) in the worker container"
   exit 0

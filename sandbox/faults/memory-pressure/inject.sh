@@ -3,7 +3,7 @@
 # the 85% of HighMemoryUsage, under the 100% where the OOM killer would end the app.
 source "$(dirname "$0")/../lib.sh"
 app=$(container app)
-holding() { docker exec "$app" sh -c 'kill -0 "$(cat /tmp/memory-pressure.pid 2>/dev/null)" 2>/dev/null'; }
+holding() { process_alive "$app" /tmp/memory-pressure.pid; }
 if holding; then
   note "already holding memory: pid $(docker exec "$app" cat /tmp/memory-pressure.pid) in the app container"
   exit 0
