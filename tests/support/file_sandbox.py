@@ -8,16 +8,19 @@ from pathlib import Path
 from opsbook.errors import SandboxError
 
 
-
 class FileSandbox:
     """Faults and alerts are files in a directory; steps see it as $SANDBOX_STATE.
 
     inject(f) creates the fault file and one file per alert the fault triggers; heal removes
-    both; the sandbox is healthy when no fault file exists; an alert fires while its file exists.
+    both; the sandbox is healthy when no fault file exists, except the faults in `healthy_despite`
+    (like a runaway process: the services answer, the symptom is there); an alert fires while its
+    file exists.
     """
 
-    def __init__(self, state: Path, faults: dict[str, set[str]], running: bool = True) -> None:
+    def __init__(self, state: Path, faults: dict[str, set[str]], running: bool = True,
+                 healthy_despite: frozenset[str] = frozenset()) -> None:
         self.running = running
+        self.healthy_despite = healthy_despite
         self.state = state
         self.faults = faults
         self.calls: list[str] = []
@@ -37,7 +40,8 @@ class FileSandbox:
             f.unlink()
 
     def healthy(self) -> bool:
-        return self.running and not any(self.state.glob("fault-*"))
+        return self.running and not any(p.name[len("fault-"):] not in self.healthy_despite
+                                        for p in self.state.glob("fault-*"))
 
     def env(self) -> dict[str, str]:
         return {"SANDBOX_STATE": str(self.state), "SANDBOX_TOKEN": "tok-9f8e7d6c5b"}
@@ -52,6 +56,10 @@ class FileSandbox:
         (self.state / f"fault-{fault}").touch()
         for alert in self.faults[fault]:
             (self.state / f"alert-{alert}").touch()
+
+    def observe(self, fault: str) -> bool:
+        """The fault's symptom: its file (a step that removes it fixes the fault)."""
+        return (self.state / f"fault-{fault}").exists()
 
     def heal(self, fault: str | None = None) -> None:
         self.calls.append(f"heal {fault}")

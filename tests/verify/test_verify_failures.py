@@ -12,6 +12,7 @@ import pytest
 
 from tests.support.file_sandbox import FileSandbox
 from tests.support.runbooks import write_runbook
+from opsbook.errors import RunbookFormatError
 from opsbook.run.events import StepStatus
 from opsbook.runbook.discover import load_runbook
 from opsbook.verify.verifier import Verifier, VerifySettings
@@ -63,8 +64,10 @@ echo "token is $SANDBOX_TOKEN"
     assert [c.name for c in case.checks] == [
         "diagnosis detects worker-stuck",
         "inject scenario worker-stuck",
+        "symptom of worker-stuck visible",
         "alert WorkerQueueBackedUp fires",
         "sandbox healthy after the runbook",
+        "symptom of worker-stuck gone",
         "alert WorkerQueueBackedUp resolves",
     ]
     assert all(c.passed for c in case.checks)
@@ -226,3 +229,74 @@ echo "deployed $VERSION"
     assert v.message.startswith("[broken] step 'deploy'")
     assert v.cases[1].params == (("VERSION", "broken"),)
     assert {c.notebook for c in v.cases} == {"notebooks/deployment/d--good.ipynb", "notebooks/deployment/d--broken.ipynb"}
+
+
+def test_a_remediation_that_does_nothing_fails_even_where_the_sandbox_stays_healthy(tmp_path: Path) -> None:
+    """A runaway process: every service answers, no alert is named, the runbook's own checks are
+    lenient. Only the fault's symptom tells the no-op remediation from the real one."""
+    sandbox = FileSandbox(tmp_path / "state", {"quiet-fault": set()}, healthy_despite=frozenset({"quiet-fault"}))
+    header = "scenario: quiet-fault\ntimeout: 20"
+    diagnose = """
+```bash name="find-runaway" role="diagnose"
+test -e "$SANDBOX_STATE/fault-quiet-fault"
+```
+"""
+    no_op = diagnose + """
+```bash name="kill-runaway" role="remediate"
+echo "killed it (not really)"
+```
+"""
+    v = verify(tmp_path, sandbox, header, no_op)
+    assert not v.passed
+    failed = [c for c in v.cases[0].checks if not c.passed]
+    assert [c.name for c in failed] == ["symptom of quiet-fault gone"]
+    assert "the symptom of scenario 'quiet-fault' is still there" in v.message
+    assert "'kill-runaway'" in v.message
+
+    real = diagnose + """
+```bash name="kill-runaway" role="remediate"
+rm "$SANDBOX_STATE/fault-quiet-fault"
+```
+"""
+    assert verify(tmp_path, sandbox, header, real).passed
+
+
+def test_each_case_proves_the_alerts_its_own_fault_fires(tmp_path: Path) -> None:
+    sandbox = FileSandbox(tmp_path / "state", {"db-down": {"DatabaseConnectionLost", "HealthCheckFailing"},
+                                               "app-down": {"ApplicationDown"}})
+    header = """alerts: [ApplicationDown, DatabaseConnectionLost, HealthCheckFailing]
+timeout: 20
+verify:
+  - case: app-process-down
+    scenario: app-down
+    alerts: [ApplicationDown]
+  - case: database-down
+    scenario: db-down
+    alerts: [DatabaseConnectionLost, HealthCheckFailing]"""
+    body = """
+```bash name="which" role="diagnose"
+ls "$SANDBOX_STATE" | grep -q '^fault-'
+```
+
+```bash name="fix" role="remediate"
+rm -f "$SANDBOX_STATE"/fault-* "$SANDBOX_STATE"/alert-*
+```
+"""
+    v = verify(tmp_path, sandbox, header, body)
+    assert v.passed, v.message
+    fired = {c.case: [(a.name, a.fired, a.resolved) for a in c.alerts] for c in v.cases}
+    assert fired == {"app-process-down": [("ApplicationDown", True, True)],
+                     "database-down": [("DatabaseConnectionLost", True, True), ("HealthCheckFailing", True, True)]}
+
+
+def test_a_case_naming_an_alert_the_runbook_does_not_answer_is_a_format_error(tmp_path: Path) -> None:
+    header = """alerts: [ApplicationDown]
+verify:
+  - case: db
+    scenario: db-down
+    alerts: [DatabaseConnectionLost]"""
+    path = write_runbook(tmp_path, "incidents/t", header, "\n```bash name=\"x\"\ntrue\n```\n")
+    with pytest.raises(RunbookFormatError) as raised:
+        load_runbook(path, tmp_path / "runbooks")
+    assert "verify case `db` names DatabaseConnectionLost" in str(raised.value)
+    assert "t.md:" in str(raised.value)

@@ -106,6 +106,7 @@ class Runbook:
 
     id: str  # path below the runbooks root without ".md", e.g. "incidents/worker-queue-backed-up"
     path: Path
+    alerts: tuple[str, ...] | None = None  # the alerts this case's fault fires; None: the runbook's `alerts`
     title: str
     summary: str = ""
     owner: str = ""

@@ -38,7 +38,7 @@ STEP_LANGUAGES = {KERNEL_NAME: LANGUAGE}
 HEADER_KEYS = ("format", "title", "summary", "owner", "severity", "services", "alerts", "tags",
                "scenario", "targets", "params", "timeout", "verify")
 PARAM_KEYS = ("default", "help", "secret")
-VERIFY_KEYS = ("case", "params", "scenario")
+VERIFY_KEYS = ("case", "params", "scenario", "alerts")
 PARAM_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 YAML11_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
@@ -240,6 +240,14 @@ def _read_opsbook_block(data: dict[str, Any], nodes: dict[str, tuple[int, yaml.N
         fields["params"] = _read_params(data["params"], nodes["params"][1], line_of("params"), problems)
     if "verify" in data:
         cases = _read_verify(data["verify"], nodes["verify"][1], line_of("verify"), problems)
+        answered = set(fields.get("alerts", ()))
+        for case in cases:
+            stray = [a for a in case.alerts or () if a not in answered]
+            if stray:
+                problems.add(line_of("verify"), f"verify case `{case.name}` names {', '.join(stray)}, which the "
+                             "runbook's `alerts:` does not list",
+                             "a case's `alerts:` is the part of the runbook's alerts its fault fires: add them to "
+                             "the header's `alerts:` or remove them from the case")
         if cases:
             fields["verify"] = cases
     return fields
@@ -306,8 +314,15 @@ def _read_verify(value: Any, node: yaml.Node, line: int, problems: _Problems) ->
             problems.add(cline, f"`params` of verify case `{name}` must be a mapping")
             raw_params = {}
         scenario = item.get("scenario")
+        alerts = None
+        if "alerts" in item:
+            alerts = string_list(item["alerts"])
+            if alerts is None:
+                problems.add(cline, f"`alerts` of verify case `{name}` must be a list of alert names",
+                             "write `alerts: [DatabaseConnectionLost, HealthCheckFailing]`, or `alerts: []` for "
+                             "a case whose fault fires none of them")
         cases.append(VerifyCase(name=name, params=tuple((str(k), str(v)) for k, v in raw_params.items()),
-                                scenario=str(scenario) if scenario is not None else None))
+                                scenario=str(scenario) if scenario is not None else None, alerts=alerts))
     return tuple(cases)
 
 

@@ -4,11 +4,13 @@ For each verification case of a runbook:
 
 1. reset the sandbox;
 2. if the runbook names a scenario: run its diagnose steps on the healthy sandbox (the
-   control: a diagnosis that also passes there detects nothing), inject the fault, and wait
-   until the alerts the runbook names are firing;
+   control: a diagnosis that also passes there detects nothing), inject the fault, wait until
+   its symptom is visible and the alerts the case names (default: the runbook's) are firing;
 3. run every step non-interactively on the sandbox target (ci="skip" steps are recorded as
    skipped with their reason), with every step option enforced by the runner;
-4. check the postconditions: the sandbox is healthy again and the named alerts resolved.
+4. check the postconditions: the sandbox is healthy again, the fault's symptom is gone and the
+   case's alerts resolved. A remediation that does nothing fails here even when the runbook's
+   own checks are lenient: the fault stays until something removes it.
 
 Each case yields a `CaseResult`; a failing case or runbook never stops the others. The
 lifecycle around it (choosing runbooks, the sandbox, writing results) is `suite.VerifySuite`.
@@ -52,6 +54,8 @@ class VerifySandbox(Protocol):
     def secret_names(self) -> Iterable[str]: ...
 
     def inject(self, fault: str) -> object: ...
+
+    def observe(self, fault: str) -> bool: ...
 
     def heal(self, fault: str | None = None) -> object: ...
 
@@ -102,6 +106,7 @@ class VerifySettings:
     alert_fire_timeout: float = 180.0  # Prometheus needs scrape + evaluation + the rule's `for:`
     alert_resolve_timeout: float = 180.0
     healthy_timeout: float = 90.0
+    symptom_timeout: float = 30.0  # for a fault's symptom to show after injection, and to go after the runbook
     control: bool = True  # run the diagnose steps on the healthy sandbox first
 
 
@@ -127,6 +132,11 @@ def control_runbook(runbook: Runbook) -> Runbook:
             cell = replace(cell, options=replace(cell.options, retry=None))
         cells.append(cell)
     return replace(runbook, cells=tuple(cells))
+
+
+def case_alerts(runbook: Runbook, case: VerifyCase) -> tuple[str, ...]:
+    """The alerts a case proves: its own `alerts:`, else the runbook's."""
+    return runbook.alerts if case.alerts is None else case.alerts
 
 
 def _names(steps: Iterable[Step]) -> str:
@@ -190,7 +200,7 @@ class Verifier:
             notebook = self._keep_notebook(runbook, case)
             if run.status is not RunStatus.PASSED:
                 step_failure = self._explain(runbook, run, scenario)
-                for name in runbook.alerts if scenario else ():
+                for name in case_alerts(runbook, case) if scenario else ():
                     alerts[name] = replace(alerts[name], resolved=False) if name in alerts else \
                         AlertOutcome(name, fired=False, resolved=False)
                 return result()
@@ -239,13 +249,25 @@ class Verifier:
                                 duration=time.monotonic() - t0))
             return False
         checks.append(Check(f"inject scenario {scenario}", Phase.BEFORE, True, duration=time.monotonic() - t0))
-        if runbook.alerts:
-            self._phase(runbook, case, f"wait for {', '.join(runbook.alerts)} to fire")
+        self._phase(runbook, case, f"wait for the symptom of {scenario}")
+        t0 = time.monotonic()
+        visible = self._symptom(scenario, visible=True)
+        if visible is not None:
+            checks.append(Check(f"symptom of {scenario} visible", Phase.BEFORE, visible, duration=time.monotonic() - t0,
+                                message="" if visible else (
+                                    f"scenario {scenario!r} was injected but its symptom did not show within "
+                                    f"{self.settings.symptom_timeout:.0f} s: the fault is broken, not the runbook. "
+                                    f"Check `opsbook sandbox fault {scenario}` and its `observe:` command")))
+            if not visible:
+                return False
+        expected = case_alerts(runbook, case)
+        if expected:
+            self._phase(runbook, case, f"wait for {', '.join(expected)} to fire")
             t0 = time.monotonic()
-            self.sandbox.wait_alerts(runbook.alerts, firing=True, timeout=self.settings.alert_fire_timeout)
+            self.sandbox.wait_alerts(expected, firing=True, timeout=self.settings.alert_fire_timeout)
             firing = self.sandbox.firing_alerts()
             waited = time.monotonic() - t0
-            for alert in runbook.alerts:
+            for alert in expected:
                 fired = alert in firing
                 alerts[alert] = AlertOutcome(alert, fired=fired, resolved=False)
                 checks.append(Check(f"alert {alert} fires", Phase.BEFORE, fired, duration=waited,
@@ -254,8 +276,24 @@ class Verifier:
                                         f"alert {alert} did not fire within {self.settings.alert_fire_timeout:.0f} s "
                                         f"of injecting scenario {scenario!r}: the runbook says it answers {alert}, "
                                         f"but the fault does not trigger it. Fix the rule in "
-                                        f"monitoring/prometheus/alerts/ or the runbook's `alerts:` list")))
+                                        f"monitoring/prometheus/alerts/ or the case's `alerts:` list")))
         return True
+
+    def _symptom(self, scenario: str, *, visible: bool) -> bool | None:
+        """Wait until the fault's symptom is (or is no longer) visible; None if it cannot be observed."""
+        observe = getattr(self.sandbox, "observe", None)
+        if observe is None:
+            return None
+        deadline = time.monotonic() + self.settings.symptom_timeout
+        while True:
+            try:
+                if observe(scenario) == visible:
+                    return True
+            except OpsbookError:
+                return None  # the fault has no observe command
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(1)
 
     def _control_check(self, name: str, scenario: str, diagnosis: Sequence[Step], control: RunResult,
                        duration: float) -> Check:
@@ -289,14 +327,27 @@ class Verifier:
                                 f"{'scenario ' + repr(scenario) if scenario else 'what the steps changed'}; "
                                 f"check what `opsbook sandbox status` shows unhealthy and add the missing "
                                 f"remediation")))
-        if not (scenario and runbook.alerts):
+        if not scenario:
             return
-        self._phase(runbook, case, f"postcondition: {', '.join(runbook.alerts)} resolved")
+        self._phase(runbook, case, f"postcondition: the symptom of {scenario} is gone")
         t0 = time.monotonic()
-        self.sandbox.wait_alerts(runbook.alerts, firing=False, timeout=self.settings.alert_resolve_timeout)
+        gone = self._symptom(scenario, visible=False)
+        if gone is not None:
+            checks.append(Check(f"symptom of {scenario} gone", Phase.AFTER, gone, duration=time.monotonic() - t0,
+                                message="" if gone else (
+                                    f"the runbook passed but the symptom of scenario {scenario!r} is still there "
+                                    f"{self.settings.symptom_timeout:.0f} s later: the {fixer} did not fix it "
+                                    f"(`opsbook sandbox fault --list` describes the symptom). Make the remediation remove "
+                                    f"the cause, and a verify step check that it is gone")))
+        expected = case_alerts(runbook, case)
+        if not expected:
+            return
+        self._phase(runbook, case, f"postcondition: {', '.join(expected)} resolved")
+        t0 = time.monotonic()
+        self.sandbox.wait_alerts(expected, firing=False, timeout=self.settings.alert_resolve_timeout)
         firing = self.sandbox.firing_alerts()
         waited = time.monotonic() - t0
-        for alert in runbook.alerts:
+        for alert in expected:
             resolved = alert not in firing
             fired = alerts[alert].fired if alert in alerts else False
             alerts[alert] = AlertOutcome(alert, fired=fired, resolved=resolved)
