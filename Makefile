@@ -22,7 +22,9 @@ host:                       ## Debian packages, docker engine (started), compose
 
 test: setup host            ## the whole suite: unit, kernel, sandbox, site, and every runbook verified
 	mkdir -p build/test-results
-	$(BIN)/pytest tests runbooks --junitxml=build/test-results/junit.xml $(PYTEST_ARGS)
+	# The runbooks are verified in the tests' sandbox (tests/conftest.py), not in a second one.
+	$(BIN)/pytest tests runbooks --opsbook-project "$${OPSBOOK_TEST_SANDBOX_PROJECT:-opsbook-test}" \
+	  --junitxml=build/test-results/junit.xml $(PYTEST_ARGS)
 
 test-fast: setup            ## every test that needs neither docker nor a browser
 	$(BIN)/pytest tests -m "not sandbox and not site" $(PYTEST_ARGS)

@@ -1,4 +1,8 @@
-"""One real sandbox for the whole session (project opsbook-test), removed at the end."""
+"""One real sandbox for the whole session (project opsbook-test), removed at the end.
+
+Every test that needs the compose sandbox shares it, and so do the runbooks that `make test`
+verifies (`--opsbook-project opsbook-test`): starting a second one costs a minute and doubles
+the load on a small machine. A test leaves it as it found it (`sandbox.reset()` heals faults)."""
 
 from __future__ import annotations
 
@@ -10,7 +14,7 @@ import pytest
 
 from opsbook.sandbox import Sandbox
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
