@@ -313,12 +313,26 @@ class Sandbox:
         self._render_alertmanager_config()
         env = self.env()
         for url in (env["PROMETHEUS_URL"], env["ALERTMANAGER_URL"]):
-            request = urllib.request.Request(url + "/-/reload", method="POST")
-            try:
-                with urllib.request.urlopen(request, timeout=10):
-                    pass
-            except (urllib.error.URLError, OSError) as exc:
-                raise SandboxError(f"{url}/-/reload failed: {exc} (check monitoring/ with promtool)") from exc
+            self._reload(url)
+
+    def _derived_copy_changed(self) -> bool:
+        """Write the derived rules again; whether any file of the copy changed (rules edited)."""
+        def contents() -> dict[str, bytes]:
+            return {p.relative_to(self.monitoring_dir).as_posix(): p.read_bytes()
+                    for p in self.monitoring_dir.rglob("*") if p.is_file()} if self.monitoring_dir.is_dir() else {}
+
+        before = contents()
+        self.derive_monitoring()
+        return contents() != before
+
+    @staticmethod
+    def _reload(url: str) -> None:
+        request = urllib.request.Request(url + "/-/reload", method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10):
+                pass
+        except (urllib.error.URLError, OSError) as exc:
+            raise SandboxError(f"{url}/-/reload failed: {exc} (check monitoring/ with promtool)") from exc
 
     def _render_alertmanager_config(self) -> None:
         """Render monitoring/alertmanager/alertmanager.yml again inside the Alertmanager container and
@@ -390,7 +404,8 @@ class Sandbox:
     def reset(self) -> None:
         """A running sandbox back to a clean state, without rebuilding: fault clients gone,
         default app version, every service running, fresh schema and no data, empty queue,
-        empty spool, no recorded notifications, Alertmanager with nothing notified yet."""
+        empty spool, no recorded notifications, Alertmanager with nothing notified yet (and
+        monitoring/alertmanager read afresh), Prometheus with the rules of monitoring/ now."""
         self._require_docker()
         settings = self.settings()
         states = {s.service: s for s in self.status()}
@@ -415,13 +430,16 @@ class Sandbox:
         if to_start:
             self._compose("up", "-d", "--no-build", "--no-deps", *to_start,
                           env={"APP_VERSION": settings.app_version}, timeout=120)
+        # Alertmanager first: it reads monitoring/alertmanager afresh as it starts, and becomes
+        # healthy while the data is reset.
+        self._restart_alertmanager()
         self._wait_services(["postgres", "redis"], timeout=60)
         self._reset_database()
         self._exec("redis", ["redis-cli", "--no-auth-warning", "FLUSHALL"])
         self._exec("worker", ["sh", "-c", "rm -rf /var/spool/opsbook/* /var/spool/opsbook/.[!.]* 2>/dev/null; true"])
-        self._restart_alertmanager()
+        if self._derived_copy_changed():
+            self._reload(self.env()["PROMETHEUS_URL"])
         self.wait_healthy(timeout=60)
-        self.reload_monitoring()
         self._write_active_faults([])
 
     def _restart_alertmanager(self) -> None:
