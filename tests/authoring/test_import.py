@@ -45,7 +45,11 @@ def test_every_converted_file_lints_clean_and_the_section_page_is_dropped(import
     for name in CONVERTED:
         assert runbook(folder, name).steps, name  # load_runbook raises on any format error
     lint = opsbook("lint", "--strict", str(folder), cwd=folder.parent.parent)
-    assert lint.returncode == 0, lint.stderr
+    # Clean but for the one link the import could not rewrite (its target was not imported): the
+    # import's report names it for a person, and lint keeps naming it until it is fixed.
+    assert lint.returncode == 1, lint.stderr
+    assert [line for line in lint.stderr.splitlines() if ": warning: " in line] == [
+        f"{folder / 'node-disk-full.md'}:57: warning: link to ../capacity/disk-plan.md: there is no such file"]
     assert re.search(r"dropped .*_index\.md", done.stdout)
     assert "4 runbook(s) written to runbooks/team; 4 file(s) need a person" in done.stdout
 

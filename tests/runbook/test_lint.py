@@ -53,6 +53,20 @@ def test_a_myst_notebook_is_named_as_such(tmp_path: Path) -> None:
     assert any("MyST code cell" in w for w in found) and any("no steps" in w for w in found)
 
 
+def test_a_link_to_a_runbook_that_is_not_there_is_warned_about_with_its_line(tmp_path: Path) -> None:
+    runbook(tmp_path / "runbooks" / "database" / "db.md", '\n```bash name="x"\ntrue\n```\n')
+    path = runbook(tmp_path / "runbooks" / "incidents" / "app.md",
+                   "\nFollow the [database runbook](../database/db.md#step-x), not [this one](../database/gone.md).\n"
+                   "A `[code span](missing.md)` is text.\n\n```bash name=\"x\"\necho '[in a step](missing.md)'\n```\n\n"
+                   "[ref]: ../nowhere/ref.md\n[site]: https://example.com/page.md\n")
+    found = lint_warnings(path.read_text(encoding="utf-8"), load_runbook(path))
+    assert [(w.line, w.message) for w in found] == [
+        (12, "link to ../database/gone.md: there is no such file"),
+        (19, "link to ../nowhere/ref.md: there is no such file"),
+    ]
+    assert "relative to this file" in found[0].hint
+
+
 def test_a_clean_runbook_has_no_warning(tmp_path: Path) -> None:
     path = runbook(tmp_path / "ok.md", '\n```bash name="check"\ncurl -fsS "$APP_URL/api/health"\n```\n')
     assert warnings_of(path) == []
