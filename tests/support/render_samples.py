@@ -21,7 +21,8 @@ def _queue_runbook() -> Runbook:
         Step(3, "page-the-owner", "bash", "notify --team payments", 38,
              StepOptions(ci="skip", ci_reason="needs prod DNS", expect=3)),
         Step(4, "watch-drain", "bash", "watch-queue --until-empty", 44,
-             StepOptions(role=Role.VERIFY, retry=Retry(5, 2.0), not_output="ERROR")),
+             StepOptions(role=Role.VERIFY, retry=Retry(5, 2.0), not_output="ERROR"),
+             after="Done when the queue is empty."),  # the Prose cell after it: its own (no heading between)
     ]
     cells = [
         Prose("# Worker queue backed up\n\nJobs pile up in *Redis*.\n\n```console\n$ opsbook run x\n```", 16),

@@ -9,6 +9,7 @@ from typing import IO
 from rich.console import Console
 from rich.markdown import Markdown
 from rich.markup import escape
+from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
@@ -26,17 +27,25 @@ from opsbook.run.events import (
 from opsbook.run.runner import Choice
 from opsbook.run.targets import Target
 from opsbook.runbook.model import Runbook, Step
+from opsbook.runbook.parse import failure_help
 from opsbook.text import format_duration, live_output, printable
 
 
 class LiveView:
-    """Listener printing each step, its live output and its outcome; a summary at the end."""
+    """Listener printing each step, its live output and its outcome; a summary at the end.
+
+    A step's prose is shown around it as the runbook places it: its intro (from the heading
+    above it) before its command, its own after-prose once it passed, and, when it failed,
+    what that after-prose says to do then, in a panel just before the retry/skip/quit prompt.
+    """
 
     def __init__(self, runbook: Runbook, console: Console, *, show_prose: bool) -> None:
         self.runbook = runbook
         self.console = console
         self.show_prose = show_prose
         self.announced: set[int] = set()
+        self.started: set[int] = set()  # steps that ran (a refused destructive step did not)
+        self.by_index = {s.index: s for s in runbook.steps}
         self.total = len(runbook.steps)
         self.record_dir = ""
 
@@ -47,8 +56,8 @@ class LiveView:
         self.announced.add(step.index)
         header = StepHeader(step, self.total, self.runbook.step_timeout(step))
         self.console.print(header)
-        if self.show_prose and step.prose:
-            self.console.print(Markdown(printable(step.prose)))
+        if self.show_prose and step.intro:
+            self.console.print(Markdown(printable(step.intro)))
         self.console.print(header.command())
 
     def on_event(self, event: Event) -> None:
@@ -57,6 +66,7 @@ class LiveView:
                                              content(f" · target {event.target} · {event.operator} · {event.started_at}")))
         elif isinstance(event, StepStarted):
             self.announce(self.runbook.steps[event.index - 1])
+            self.started.add(event.index)
             if event.attempt > 1:
                 self.console.print(Text(f"attempt {event.attempt}", style="warning"))
         elif isinstance(event, StepOutput):
@@ -87,6 +97,20 @@ class LiveView:
         if result.reason and result.status is not StepStatus.PASSED:
             line.append(f"\n  {printable(result.reason)}", style=f"step.{result.status.value}")
         self.console.print(line)
+        step = self.by_index.get(result.index)
+        if step is None or not step.after:
+            return
+        if result.status is StepStatus.PASSED and self.show_prose:
+            self.console.print(Markdown(printable(step.after)))
+        elif result.status in (StepStatus.FAILED, StepStatus.TIMED_OUT) and result.index in self.started:
+            self.console.print(self._failure_panel(step, result))
+
+    def _failure_panel(self, step: Step, result: StepResult) -> Panel:
+        """What the runbook says to do when this step fails (its "If this step fails" paragraphs)."""
+        title = Text.assemble(f"Step {step.index}/{self.total} · ", content(step.name, "step.name"),
+                              f" {result.status.value.replace('_', ' ')}: what the runbook says")
+        return Panel(Markdown(printable(failure_help(step.after))), title=title, title_align="left",
+                     border_style=f"step.{result.status.value}")
 
     def _summary(self, event: RunFinished) -> None:
         run = event.result

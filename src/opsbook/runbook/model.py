@@ -56,7 +56,13 @@ class StepOptions:
 
 @dataclass(frozen=True)
 class Step:
-    """One command cell: what runs, where it is in the file, and how it is judged."""
+    """One command cell: what runs, where it is in the file, and how it is judged.
+
+    The prose around a step is split by headings: the Markdown between a step and the next
+    heading (or the next step, whichever comes first) is the step's own `after` (what good
+    output looks like, what to do if it fails); the Markdown between a heading and the step
+    below it is that step's `intro`.
+    """
 
     index: int  # 1-based position among the runbook's steps
     name: str
@@ -64,7 +70,9 @@ class Step:
     source: str
     line: int  # line of the opening fence in the runbook file
     options: StepOptions = field(default_factory=StepOptions)
-    prose: str = ""  # the Markdown between the previous step and this one
+    prose: str = ""  # the Markdown between the previous step and this one (the previous step's `after` included)
+    intro: str = ""  # the part of `prose` from the first heading after the previous step (the first step: all of it)
+    after: str = ""  # from the end of this fence to the next heading or step (the Prose cell after it starts so)
 
     def runs_on(self, target: str) -> bool:
         return not self.options.targets or target in self.options.targets
@@ -98,6 +106,7 @@ class VerifyCase:
     name: str
     params: tuple[tuple[str, str], ...] = ()
     scenario: str | None = None  # overrides the runbook's scenario for this case
+    alerts: tuple[str, ...] | None = None  # the alerts this case's fault fires; None: the runbook's `alerts`
 
 
 @dataclass(frozen=True)
@@ -106,7 +115,6 @@ class Runbook:
 
     id: str  # path below the runbooks root without ".md", e.g. "incidents/worker-queue-backed-up"
     path: Path
-    alerts: tuple[str, ...] | None = None  # the alerts this case's fault fires; None: the runbook's `alerts`
     title: str
     summary: str = ""
     owner: str = ""

@@ -358,12 +358,11 @@ def scan_fences(lines: list[str], start: int) -> list[Fence]:
 
 def _read_cells(lines: list[str], body_start: int, kernel: str, problems: _Problems) -> list[Cell]:
     step_language = STEP_LANGUAGES.get(kernel, "bash")
-    candidates = [f for f in scan_fences(lines, body_start) if f.language.lower() in LANGUAGES_LOWER]
-    cells: list[Cell] = []
-    names: dict[str, int] = {}
-    index = 0
-    prose_from = body_start  # 0-based index of the first line not yet placed in a cell
-    for fence in candidates:
+    fences = scan_fences(lines, body_start)
+    steps: list[Fence] = []
+    for fence in fences:
+        if fence.language.lower() not in LANGUAGES_LOWER:
+            continue
         if fence.language not in CODE_FENCE_LANGUAGES:
             # jupytext only sees these spellings as code (bash, BASH): ```Bash would be a step
             # here and Markdown in JupyterLab, so the two would disagree about what runs.
@@ -374,11 +373,27 @@ def _read_cells(lines: list[str], body_start: int, kernel: str, problems: _Probl
             problems.add(fence.line, f"```{fence.language} fence: this runbook's kernel ({kernel}) runs only ```{step_language} steps",
                          f"write ```{step_language} to make it a step, or ```text / ```console for an example that must not run")
             continue
-        prose = "\n".join(lines[prose_from:fence.line - 1]).strip()
+        steps.append(fence)
+    skip = {f.line - 1: f.end for f in fences}  # 0-based first line of a fence → first line after it
+    cells: list[Cell] = []
+    names: dict[str, int] = {}
+    prose_from = body_start  # 0-based index of the first line not yet placed in a cell
+    prose = "\n".join(lines[body_start:steps[0].line - 1 if steps else len(lines)]).strip()
+    intro = prose  # before the first step, all of it introduces the first step
+    for index, fence in enumerate(steps, 1):
         if prose:
             cells.append(Prose(text=prose, line=prose_from + 1))
-        prose_from = fence.end
-        index += 1
+        # The prose up to the next step (or the end): this step's own up to the first heading,
+        # from there the next step's introduction.
+        until = steps[index].line - 1 if index < len(steps) else len(lines)
+        following = "\n".join(lines[fence.end:until])
+        next_prose = following.strip()
+        after, next_intro = next_prose, ""
+        if _MAY_HOLD_HEADING.search(following):
+            heading = _first_heading(lines, fence.end, until, skip)
+            if heading < until:
+                after = "\n".join(lines[fence.end:heading]).strip()
+                next_intro = "\n".join(lines[heading:until]).strip()
         options, name = read_step_options(_fence_metadata(fence, problems), index,
                                           functools.partial(problems.add, fence.line))
         if name in names:
@@ -388,11 +403,96 @@ def _read_cells(lines: list[str], body_start: int, kernel: str, problems: _Probl
         if not fence.body.strip():
             problems.add(fence.line, f"step `{name}` has no command", "write the command inside the fence or remove it")
         cells.append(Step(index=index, name=name, language=step_language, source=fence.body, line=fence.line,
-                          options=options, prose=prose))
-    tail = "\n".join(lines[prose_from:]).strip()
-    if tail:
-        cells.append(Prose(text=tail, line=prose_from + 1))
+                          options=options, prose=prose, intro=intro, after=after))
+        prose_from, prose, intro = fence.end, next_prose, next_intro
+    if prose:  # after the last step
+        cells.append(Prose(text=prose, line=prose_from + 1))
     return cells
+
+
+_MAY_HOLD_HEADING = re.compile(r"^ {0,3}[#=-]", re.MULTILINE)
+"""A cheap test that spares most prose the line-by-line search for a heading."""
+
+ATX_HEADING = re.compile(r" {0,3}#{1,6}(?:[ \t]|$)")
+SETEXT_UNDERLINE = re.compile(r" {0,3}(?:=+|-+)[ \t]*$")
+NOT_A_PARAGRAPH = re.compile(r"(?: {4}|\t| {0,3}(?:[-*+](?:[ \t]|$)|\d{1,9}[.)](?:[ \t]|$)|[>|<]))")
+"""Lines that start a list item, quote, table, HTML block or indented code: no setext heading."""
+
+
+def _first_heading(lines: list[str], start: int, stop: int, skip: dict[int, int]) -> int:
+    """0-based index of the first line of the first heading in lines[start:stop], `stop` if none.
+
+    A heading is an ATX heading (`## Fix it`) or a paragraph underlined with `===` or `---`
+    (setext), as CommonMark reads them; fenced blocks (`skip`) are passed over whole.
+    """
+    paragraph = -1  # first line of the paragraph being read; -1: none
+    other_block = False  # inside a list, quote, table ... until the next blank line
+    i = start
+    while i < stop:
+        if i in skip:
+            i, paragraph, other_block = skip[i], -1, False
+            continue
+        line = lines[i]
+        if not line.strip():
+            paragraph, other_block = -1, False
+        elif ATX_HEADING.match(line):
+            return i
+        elif SETEXT_UNDERLINE.match(line):
+            if paragraph >= 0:
+                return paragraph
+            other_block = False  # a thematic break (`---` after a blank line)
+        elif NOT_A_PARAGRAPH.match(line):
+            paragraph, other_block = -1, True
+        elif paragraph < 0 and not other_block:
+            paragraph = i
+        i += 1
+    return stop
+
+
+FAILURE_PARAGRAPH = re.compile(r" {0,3}(?:\*\*|__|\*|_)?\s*if this step fails\b", re.IGNORECASE)
+_MENTIONS_FAILURE = re.compile(r"if this step fails", re.IGNORECASE)
+
+
+def failure_help(after: str) -> str:
+    """What a step's `after` prose says to do when the step fails: each paragraph that starts
+    with "If this step fails" (bold or not), with the lists, quotes, tables and fenced blocks
+    that follow it; all of `after` when no paragraph starts that way."""
+    if not _MENTIONS_FAILURE.search(after):
+        return after
+    kept: list[str] = []
+    keep = False
+    for block in _blocks(after):
+        if FAILURE_PARAGRAPH.match(block):
+            keep = True
+        elif not NOT_A_PARAGRAPH.match(block) and not FENCE.match(block.split("\n", 1)[0]):
+            keep = False  # another paragraph: the failure advice ended
+        if keep:
+            kept.append(block)
+    return "\n\n".join(kept) if kept else after
+
+
+def _blocks(text: str) -> list[str]:
+    """`text` split at blank lines, a fenced block (blank lines and all) staying in its block."""
+    blocks: list[str] = []
+    current: list[str] = []
+    marker = ""
+    for line in text.split("\n"):
+        fence = FENCE.match(line)
+        if marker:
+            if fence and fence.group("fence")[0] == marker[0] and len(fence.group("fence")) >= len(marker) \
+                    and not fence.group("info").strip():
+                marker = ""
+        elif fence and not (fence.group("fence")[0] == "`" and "`" in fence.group("info")):
+            marker = fence.group("fence")
+        elif not line.strip():
+            if current:
+                blocks.append("\n".join(current))
+                current = []
+            continue
+        current.append(line)
+    if current:
+        blocks.append("\n".join(current))
+    return blocks
 
 
 def _fence_metadata(fence: Fence, problems: _Problems) -> dict[str, Any]:

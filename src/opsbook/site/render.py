@@ -225,15 +225,21 @@ def runbook_page(runbook: Runbook, ctx: RenderContext) -> str:
     case = verification.first_case if verification else None
     cells = list(runbook.cells)
     has_prose = any(isinstance(c, Prose) for c in cells)
+    previous: Step | None = None
     for position, cell in enumerate(cells):
         if isinstance(cell, Prose):
             text = _drop_title(cell.text, runbook.title) if position == 0 else cell.text
+            if previous is not None and previous.after and text.startswith(previous.after):
+                text = text[len(previous.after):]  # the step's own prose: already in its card
             if text.strip():
                 out.append(page_prose(text.strip("\n"), runbook.id, page, ctx.runbook_ids) + "\n")
+            previous = None
         else:
             if not has_prose and cell.prose.strip():
                 out.append(page_prose(cell.prose.strip("\n"), runbook.id, page, ctx.runbook_ids) + "\n")
-            out.append(step_card(runbook, cell, case, verification))
+            after = page_prose(cell.after.strip("\n"), runbook.id, page, ctx.runbook_ids) if cell.after.strip() else ""
+            out.append(step_card(runbook, cell, case, verification, after=after))
+            previous = cell
     return "\n".join(out)
 
 
@@ -358,8 +364,10 @@ def _checks(step: Step) -> str:
     return ("Checks: " + "; ".join(checks) + ".\n") if checks else ""
 
 
-def step_card(runbook: Runbook, step: Step, case: CaseRecord | None, verification: Verification | None) -> str:
-    """One step: number, name with its anchor, badges, the command, and what CI saw."""
+def step_card(runbook: Runbook, step: Step, case: CaseRecord | None, verification: Verification | None,
+              after: str = "") -> str:
+    """One step: number, name with its anchor, badges, the command, its own prose (`after`, the
+    step's after-prose as it goes on the page: good output, what to do if it fails), and what CI saw."""
     record = case.step(step.name) if case else None
     parts = [
         f'<div class="opsbook-step" markdown>\n',
@@ -374,6 +382,8 @@ def step_card(runbook: Runbook, step: Step, case: CaseRecord | None, verificatio
         f'<p class="opsbook-from" data-search-exclude>Start here: {code(f"opsbook run {runbook.id} --from {step.name}")}'
         f' · only this step: {code(f"opsbook run {runbook.id} --step {step.name}")}</p>\n'
     )
+    if after:
+        parts.append(f'<div class="opsbook-step__after" markdown>\n\n{after}\n\n</div>\n')
     if record is not None and verification is not None:
         parts.append(ci_output(record, verification))
     parts.append("</div>\n")
