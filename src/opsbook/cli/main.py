@@ -50,9 +50,10 @@ def root_dir() -> Path:
 
 
 class _Commands(click.Group):
-    """The `opsbook` group; `sandbox` and `verify` are imported only when used (fast start)."""
+    """The `opsbook` group; `sandbox`, `verify`, `alerts` ... are imported only when used (fast start)."""
 
     lazy = {"sandbox": ("opsbook.cli.sandbox", "sandbox"), "verify": ("opsbook.cli.verify", "verify"),
+            "alerts": ("opsbook.cli.alerts", "alerts"),
             "import": ("opsbook.cli.authoring", "import_runbooks"), "new": ("opsbook.cli.authoring", "new_runbook")}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -79,6 +80,7 @@ def main() -> None:
       opsbook show incidents/worker-queue-backed-up
       opsbook run incidents/worker-queue-backed-up          step by step, on the sandbox
       opsbook run deployment/deploy --target staging --param VERSION=1.1.0
+      opsbook alerts                        what is firing, and the runbook of each alert
     """
 
 
@@ -96,7 +98,11 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 
 
 @main.command()
-@click.argument("runbook")
+@click.argument("runbook", required=False)
+@click.option("--alert", metavar="NAME",
+              help="Instead of RUNBOOK: the runbook answering the firing alert NAME, params filled from its labels.")
+@click.option("--label", "labels", multiple=True, metavar="KEY=VALUE",
+              help="With --alert: which of several alerts named NAME (repeatable).")
 @click.option("--target", "-t", default="sandbox", show_default=True, help="Where the steps run (see opsbook.toml).")
 @click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE", help="Set a runbook parameter (repeatable).")
 @click.option("--yes", "-y", is_flag=True, help="Run every step without asking (destructive steps outside the sandbox still ask).")
@@ -111,10 +117,10 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
               help="Cap on each of a step's stdout and stderr (default 1 MB each).")
 @click.option("--break-lock", is_flag=True,
               help="Run although another run of this runbook holds the target (said in the transcript).")
-def run(runbook: str, target: str, params: tuple[str, ...], yes: bool, only_step: str | None, from_step: str | None,
-        resume_dir: Path | None, record_dir: Path | None, project: str | None, output_cap: int | None,
-        break_lock: bool) -> None:
-    """Step through RUNBOOK (an id like incidents/db-down, or a path).
+def run(runbook: str | None, alert: str | None, labels: tuple[str, ...], target: str, params: tuple[str, ...],
+        yes: bool, only_step: str | None, from_step: str | None, resume_dir: Path | None, record_dir: Path | None,
+        project: str | None, output_cap: int | None, break_lock: bool) -> None:
+    """Step through RUNBOOK (an id like incidents/db-down, or a path), or the runbook of a firing alert.
 
     Each step shows its prose and command, then asks: run, skip or quit. Output streams
     live; Ctrl-C interrupts the running step (then retry, skip or quit); a second Ctrl-C
@@ -128,6 +134,15 @@ def run(runbook: str, target: str, params: tuple[str, ...], yes: bool, only_step
       opsbook run deployment/deploy --step health-check
       opsbook run deployment/deploy --resume .opsbook/runs/20261126T031500Z-deployment-deploy
       opsbook run database/backup-restore --target staging --param PGPASSWORD=...
+      opsbook run --alert WorkerQueueBackedUp
+      opsbook run --alert ScrapeTargetDown --label instance=redis-exporter:9121 --target staging
+
+    \b
+    --alert NAME finds NAME among the alerts firing on the target's Alertmanager and starts
+    the runbook whose header lists it under alerts:, each param named like a label of the
+    alert (ignoring case) filled from it; --param wins over a label. Several alerts named
+    NAME: the most severe, oldest one, or the one --label picks. NAME not firing: asks
+    whether to start the runbook anyway (without a terminal, only with --yes).
 
     Outside the sandbox, one run of a runbook holds its target: a second one is refused,
     naming who holds it, unless given --break-lock.
@@ -145,7 +160,24 @@ def run(runbook: str, target: str, params: tuple[str, ...], yes: bool, only_step
     from opsbook.runbook.discover import resolve_runbook
 
     root = root_dir()
-    book = resolve_runbook(runbook, root)
+    given = _parse_params(params)
+    alert_notes: tuple[str, ...] = ()
+    if alert is None:
+        if runbook is None:
+            raise click.UsageError("give a RUNBOOK, or --alert NAME to start the runbook of a firing alert")
+        if labels:
+            raise click.UsageError("--label picks one of the alerts named by --alert: give --alert NAME too")
+        book = resolve_runbook(runbook, root)
+    else:
+        if runbook is not None:
+            raise click.UsageError(f"give RUNBOOK or --alert, not both: --alert {alert} finds its runbook itself")
+        if resume_dir is not None:
+            raise click.UsageError("--resume continues the record of a runbook: opsbook run RUNBOOK --resume DIR")
+        from opsbook.cli.alerts import runbook_for_alert
+
+        picked = runbook_for_alert(root, alert, labels, target=target, project=project, given=given, yes=yes,
+                                   interactive=has_terminal())
+        book, given, alert_notes = picked.runbook, picked.params, picked.notes
     previous = None
     if resume_dir is not None:
         if record_dir is not None and record_dir != resume_dir:
@@ -166,16 +198,16 @@ def run(runbook: str, target: str, params: tuple[str, ...], yes: bool, only_step
     prompt = TerminalPrompt(view, console) if interactive else None
     if not interactive and not yes:
         raise UsageError("no terminal to ask on: add --yes to run every step without asking")
-    _warn_refused_secrets(book, tgt, _parse_params(params))
+    _warn_refused_secrets(book, tgt, given)
     holder = current_holder(operator_name(), utc_now(), record_dir, book.id, tgt.name)
     with contextlib.ExitStack() as held:
-        notes: tuple[str, ...] = ()
+        notes = alert_notes
         if not tgt.sandbox:
             lock = held.enter_context(TargetLock(lock_dir(root), holder, break_lock=break_lock))
             if lock.broken is not None:
-                notes = (f"--break-lock: ran while {lock.broken.describe()} held {tgt.name}",)
-                errors.print(Text.assemble(("warning:", "warning"), " ", printable(notes[0])), soft_wrap=True)
-        options = RunOptions(target=tgt, params=_parse_params(params), assume_yes=yes, only_step=only_step,
+                notes = (*notes, f"--break-lock: ran while {lock.broken.describe()} held {tgt.name}")
+                errors.print(Text.assemble(("warning:", "warning"), " ", printable(notes[-1])), soft_wrap=True)
+        options = RunOptions(target=tgt, params=given, assume_yes=yes, only_step=only_step,
                              from_step=from_step, record_dir=record_dir, previous=previous, output_cap=output_cap,
                              notes=notes)
         with RecordWriter(record_dir, book) as record:
