@@ -42,6 +42,9 @@ _RENDER_ON = (RunStarted, StepStarted, StepFinished, RunFinished)
 
 CHEAP_RENDER = 0.005
 """Seconds: a record that renders this fast is rewritten at every step boundary."""
+SMALL_RECORD_EVENTS = 100
+"""A record of fewer events (about twenty-five steps) is rewritten at every step boundary however slow
+the machine is right now: what a person reads mid-run must not depend on the load."""
 RENDER_SHARE = 0.1
 """At most this share of a run's time goes to rewriting a large record at step boundaries."""
 _SYNC_ON = (StepFinished, RunFinished)
@@ -92,7 +95,7 @@ class RecordWriter:
     prints for long, the transcript is also refreshed at most every ``refresh_seconds``
     (never per output chunk; ``None``: only at boundaries). Rendering reuses the text of
     attempts that did not change, but the files are written whole; once a record is so large
-    that writing it takes longer than ``CHEAP_RENDER``, step boundaries rewrite it only when
+    (``SMALL_RECORD_EVENTS``) that writing it takes longer than ``CHEAP_RENDER``, step boundaries rewrite it only when
     that keeps the writing under ``RENDER_SHARE`` of the run's time, so the thousandth step
     costs what the first did. The run's start and end are always written, and `events.jsonl`
     always holds every event (`render_record` rebuilds the rest from it). Safe to call from
@@ -196,7 +199,7 @@ class RecordWriter:
 
     def _render_due(self) -> bool:
         """Whether a step boundary rewrites the files now (see the class docstring)."""
-        if self._last_cost < CHEAP_RENDER:
+        if self._last_cost < CHEAP_RENDER or len(self.events) < SMALL_RECORD_EVENTS:
             return True
         waited = self._clock() - self._last_render
         return waited >= self._last_cost * (1 - RENDER_SHARE) / RENDER_SHARE
