@@ -74,5 +74,10 @@ def client_key(headers: Mapping[str, str], peer: str) -> str:
     if authorization.startswith("Bearer ") and authorization[len("Bearer "):].strip():
         digest = hashlib.sha256(authorization[len("Bearer "):].strip().encode()).hexdigest()[:16]
         return f"token:{digest}"
+    return f"addr:{client_address(headers, peer)}"
+
+
+def client_address(headers: Mapping[str, str], peer: str) -> str:
+    """The client's address: the first of X-Forwarded-For (set by a proxy in front), else the socket's peer."""
     forwarded = (headers.get("X-Forwarded-For") or "").split(",")[0].strip()
-    return f"addr:{forwarded or peer or 'unknown'}"
+    return forwarded or peer or "unknown"

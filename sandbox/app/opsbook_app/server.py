@@ -19,7 +19,8 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extras
 
-from opsbook_app.ratelimit import RateLimiter, client_key, retry_after
+from opsbook_app.blocklist import Blocklist
+from opsbook_app.ratelimit import RateLimiter, client_address, client_key, retry_after
 from sandboxlib.http import Handler, Request, Response, Router, serve, setup_logging
 from sandboxlib.metrics import Registry
 from sandboxlib.settings import database_dsn, redis_client, required
@@ -49,6 +50,8 @@ ACCESS_DENIED = metrics.counter("opsbook_access_denied_total",
                                 ("route",))
 RATE_LIMITED = metrics.counter("opsbook_rate_limited_total", "Requests refused with 429: the client's budget is spent.",
                                ("route",))
+BLOCKED = metrics.counter("opsbook_blocked_requests_total",
+                          "Requests refused with 403 because an operator blocked the client's address.", ("route",))
 SIGNUPS = metrics.counter("opsbook_signups_total", "Users who signed up (POST /api/signups answered 201).")
 AGENTS_CREATED = metrics.counter("opsbook_agents_created_total", "Agents created (POST /api/agents answered 201).")
 JOBS_ENQUEUED = metrics.counter("opsbook_jobs_enqueued_total", "Jobs pushed onto the Redis queue.")
@@ -191,6 +194,7 @@ REDIS: Any
 API_TOKEN = ""
 ADMIN_TOKEN = ""
 LIMITER: RateLimiter
+BLOCKLIST: Blocklist
 
 
 def check_health() -> tuple[bool, dict[str, Any]]:
@@ -245,7 +249,7 @@ def authorized(req: Request) -> Response | None:
         return Response(401, {"error": "missing bearer token"})
     if not (_is(token, API_TOKEN) or _is(token, ADMIN_TOKEN)):
         AUTH_FAILURES.inc(reason="invalid")
-        log.warning("auth failed: invalid token")
+        log.warning("auth failed: invalid token from %s", client_address(req.headers, req.peer))
         return Response(401, {"error": "invalid token"})
     return None
 
@@ -267,6 +271,19 @@ def admin_only(route: str, handler: Handler) -> Handler:
     return guarded
 
 
+def unless_blocked(route: str, handler: Handler) -> Handler:
+    """Refuse a blocked client (see blocklist.py) before anything else is spent on it."""
+
+    def checked(req: Request) -> Response:
+        reason = BLOCKLIST.reason(client_address(req.headers, req.peer))
+        if reason is not None:
+            BLOCKED.inc(route=route)
+            return Response(403, {"error": "this client is blocked", "reason": reason})
+        return handler(req)
+
+    return checked
+
+
 def rate_limited(route: str, handler: Handler) -> Handler:
     """Spend one token of the client's bucket, or answer 429 with Retry-After."""
 
@@ -274,6 +291,7 @@ def rate_limited(route: str, handler: Handler) -> Handler:
         wait = LIMITER.acquire(client_key(req.headers, req.peer))
         if wait:
             RATE_LIMITED.inc(route=route)
+            log.info("rate limited: %s %s from %s", req.method, req.path, client_address(req.headers, req.peer))
             return Response(429, {"error": "rate limit exceeded", "retry_after_seconds": round(wait, 3)},
                             headers={"Retry-After": retry_after(wait)})
         return handler(req)
@@ -422,13 +440,14 @@ def observe(method: str, route: str, status: int, seconds: float) -> None:
 
 
 def main() -> None:
-    global DB, HEALTH, REDIS, API_TOKEN, ADMIN_TOKEN, LIMITER
+    global DB, HEALTH, REDIS, API_TOKEN, ADMIN_TOKEN, LIMITER, BLOCKLIST
     setup_logging("app")
     API_TOKEN = required("APP_API_TOKEN")
     ADMIN_TOKEN = required("APP_ADMIN_TOKEN")
     DB = Database(database_dsn(), POOL_MAX)
     HEALTH = HealthProbe(database_dsn())
     REDIS = redis_client()
+    BLOCKLIST = Blocklist(REDIS)
     LIMITER = RateLimiter(float(os.environ.get("RATE_LIMIT_PER_SECOND", "20")),
                           float(os.environ.get("RATE_LIMIT_BURST", "40")))
     metrics.gauge("opsbook_app_info", "The running release.", ("version",), collect=lambda: {(VERSION,): 1.0})
@@ -441,7 +460,8 @@ def main() -> None:
     router = Router()
 
     def api(method: str, route: str, handler: Handler, admin: bool = False) -> None:
-        router.add(method, route, rate_limited(route, admin_only(route, handler) if admin else handler))
+        guarded = admin_only(route, handler) if admin else handler
+        router.add(method, route, unless_blocked(route, rate_limited(route, guarded)))
 
     # Health and metrics are not rate limited: probes and scrapes must always get through.
     router.add("GET", "/api/health", health)

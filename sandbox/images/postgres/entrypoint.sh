@@ -28,6 +28,7 @@ SQL
 fi
 
 # max_connections is small on purpose: the connection-exhaustion fault must be cheap to reach.
+# log_statement=ddl, as in production: every schema change, hand-run or not, is in the log.
 exec postgres -D "$PGDATA" \
   -c listen_addresses='*' \
   -c max_connections="${POSTGRES_MAX_CONNECTIONS:-40}" \
@@ -37,4 +38,5 @@ exec postgres -D "$PGDATA" \
   -c max_parallel_workers_per_gather=0 \
   -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
   -c log_min_duration_statement="${POSTGRES_LOG_MIN_DURATION_MS:-200}" \
+  -c log_statement=ddl \
   -c log_line_prefix='%m [%p] %q%u@%d '
