@@ -19,8 +19,14 @@ def test_links_to_other_runbooks_lead_to_their_pages_with_their_anchor() -> None
     assert prose("[db]: ../database/db-down.md") == "[db]: ../../database/db-down/index.md"
 
 
+def test_links_to_the_guide_beside_the_runbooks_lead_to_its_pages() -> None:
+    """docs/ is the site's root: from runbooks/incidents/worker.md the guide is ../../docs/x.md."""
+    assert prose("[guide](../../docs/incident-response.md#sev1)") == "[guide](../../../incident-response.md#sev1)"
+    assert prose("[cli](../../docs/reference/cli.md)") == "[cli](../../../reference/cli.md)"
+
+
 def test_other_links_are_left_as_written() -> None:
-    for text in ("[x](https://example.com/a.md)", "[x](../../docs/guide.md)", "[x](#step-restart)",
+    for text in ("[x](https://example.com/a.md)", "[x](../../guide.md)", "[x](#step-restart)",
                  "[x](/absolute/y.md)", "[x](missing.md)"):
         assert prose(text) == text
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 
+import markdown
+
 from opsbook.site import render
 
 
@@ -43,7 +45,21 @@ def test_services_index(runbooks, ctx, golden):
 
 
 def test_quick_start(runbooks, ctx, golden):
-    golden("quick-start.md", render.quick_start_page(runbooks, ctx))
+    page = render.quick_start_page(runbooks, ctx, render.INCIDENT_GUIDE_PAGE)
+    golden("quick-start.md", page)
+    body = page.split("# Incident quick start\n", 1)[1]
+    assert body.lstrip().startswith("1. **See what is firing: `opsbook alerts`.**")
+    assert body.index("opsbook alerts") < body.index("opsbook run --alert NAME") < body.index("## SEV1")
+    assert "[incident response guide](../incident-response.md)" in body  # relative to quick-start/index.md
+    html = markdown.markdown(body.split("\n## ", 1)[0], extensions=["pymdownx.superfences", "pymdownx.keys"])
+    assert html.count("<li>") == 5 and "\n2. " not in html, html  # five items, none swallowed by the one above
+
+
+def test_quick_start_of_a_site_without_an_incident_guide_does_not_link_one(runbooks, ctx):
+    page = render.quick_start_page(runbooks, ctx)
+    assert "incident-response" not in page and "Declare and communicate" not in page
+    assert page.split("# Incident quick start\n", 1)[1].lstrip().startswith("1. **See what is firing: `opsbook alerts`.**")
+    assert "\n4. **Escalate**" in page  # the items are numbered without a gap
 
 
 def test_runbooks_and_area_index(runbooks, ctx, golden):

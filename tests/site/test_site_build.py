@@ -40,6 +40,16 @@ def test_real_site_has_a_page_per_runbook_with_alert_and_step_anchors(real_site:
         assert (real_site / page / "index.html").is_file(), page
 
 
+def test_real_quick_start_starts_with_opsbook_alerts_and_links_the_incident_guide(real_site: Path):
+    html = (real_site / "quick-start/index.html").read_text()
+    article = html.split("<article", 1)[1]
+    text = re.sub(r"<[^>]+>", "", article)
+    assert text.index("opsbook alerts") < text.index("opsbook run --alert NAME") < text.index("SEV1 runbooks")
+    assert 'href="../incident-response.html"' in article
+    assert article.split("<ol>", 1)[1].split("</ol>", 1)[0].count("<li>") == 5  # no item swallowed by the one above
+    assert (real_site / "incident-response.html").is_file()
+
+
 def test_real_site_escapes_recorded_output(real_site: Path):
     html = (real_site / "runbooks/deployment/deploy/index.html").read_text()
     assert "<script>alert(1)" not in html

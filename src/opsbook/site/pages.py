@@ -96,8 +96,10 @@ def load_alert_proofs(settings: SiteSettings) -> render.AlertProofs | None:
     return render.AlertProofs(fired_by={a: tuple(f) for a, f in fired.items()}, unit_tested_only=unit_only)
 
 
-def generated_pages(runbooks: list[Runbook], ctx: render.RenderContext) -> dict[str, str]:
-    """src_uri → Markdown of every page the hooks add to the site."""
+def generated_pages(runbooks: list[Runbook], ctx: render.RenderContext,
+                    incident_guide: str | None = None) -> dict[str, str]:
+    """src_uri → Markdown of every page the hooks add to the site; `incident_guide` is the src_uri
+    of the site's incident response guide, which the quick start links to, if the site has one."""
     ctx = dataclasses.replace(ctx, runbook_ids=frozenset(rb.id for rb in runbooks))
     pages: dict[str, str] = {}
     for runbook in runbooks:
@@ -107,6 +109,6 @@ def generated_pages(runbooks: list[Runbook], ctx: render.RenderContext) -> dict[
     pages[render.RUNBOOKS_PAGE] = render.runbooks_page(runbooks, ctx)
     pages[render.ALERTS_PAGE] = render.alerts_page(runbooks, ctx)
     pages[render.SERVICES_PAGE] = render.services_page(runbooks, ctx)
-    pages[render.QUICK_START_PAGE] = render.quick_start_page(runbooks, ctx)
+    pages[render.QUICK_START_PAGE] = render.quick_start_page(runbooks, ctx, incident_guide)
     pages[render.TAGS_PAGE] = render.tags_page()
     return pages

@@ -96,7 +96,8 @@ class OpsbookPlugin(BasePlugin[OpsbookConfig]):
             runbooks_elsewhere=settings.external_runbook_prefixes,
             proofs=load_alert_proofs(settings),
         )
-        pages = generated_pages(build.runbooks, ctx)
+        guide = render.INCIDENT_GUIDE_PAGE if files.get_file_from_path(render.INCIDENT_GUIDE_PAGE) else None
+        pages = generated_pages(build.runbooks, ctx, guide)
         for src_uri, content in pages.items():
             if files.get_file_from_path(src_uri) is not None:
                 log.warning(f"opsbook: docs/{src_uri} hides the generated page of the same path; rename it")

@@ -3,7 +3,8 @@ pages, and raw HTML is shown as text.
 
 Prose moves when it is published: `runbooks/incidents/x.md` becomes the page
 `runbooks/incidents/x/index.md`, so a link written from the file to `../database/y.md` (which
-works in the editor and on the code host) is rewritten to y's page, anchor kept. A runbook may
+works in the editor and on the code host) is rewritten to y's page, anchor kept; so is a link to a
+page of the guide beside the runbooks (`../../docs/incident-response.md`). A runbook may
 come from anywhere (an imported collection, a pull request), and nothing in it may become markup
 on the site: `<script>`, `<img onerror=...>`, `<iframe>` and the like are written as text. Code
 spans and fenced blocks are left alone (their content is text already); so are autolinks.
@@ -17,6 +18,8 @@ from collections.abc import Collection
 
 from opsbook.text import MD_CODE_SPAN, rewrite_link_targets
 
+GUIDE_FROM_RUNBOOKS = "../docs/"
+"""Where the site's own pages (mkdocs' docs_dir) are, seen from the runbooks folder."""
 _FENCE = re.compile(r"^ {0,3}(`{3,}|~{3,})")
 _TAG_START = re.compile(r"<(?=[A-Za-z/!?])")
 _AUTOLINK = re.compile(r"<(?:https?|mailto|ftp):[^\s<>]*>")
@@ -70,9 +73,12 @@ def _page_links(line: str, runbook_id: str, page: str, runbook_ids: Collection[s
         if not path.endswith(".md") or "://" in path or path.startswith(("/", "mailto:")):
             return href
         other = posixpath.normpath(posixpath.join(posixpath.dirname(runbook_id), path))[: -len(".md")]
-        if other not in runbook_ids:
+        if other.startswith(GUIDE_FROM_RUNBOOKS):
+            to_page = other[len(GUIDE_FROM_RUNBOOKS):] + ".md"  # docs/x.md is the site's x.md
+        elif other in runbook_ids:
+            to_page = f"runbooks/{other}/index.md"
+        else:
             return href  # not a runbook: mkdocs checks it as it would any link
-        to_page = f"runbooks/{other}/index.md"
         relative = posixpath.relpath(to_page, posixpath.dirname(page) or ".")
         return relative + (hash_ + anchor if hash_ else "")
 

@@ -562,29 +562,49 @@ def area_page(area: str, runbooks: Sequence[Runbook], ctx: RenderContext) -> str
     return "\n".join(out)
 
 
-def quick_start_page(runbooks: Sequence[Runbook], ctx: RenderContext) -> str:
+INCIDENT_GUIDE_PAGE = "incident-response.md"
+"""The site's incident response guide (severity levels, roles, escalation, templates), when it has one."""
+
+
+def quick_start_page(runbooks: Sequence[Runbook], ctx: RenderContext, incident_guide: str | None = None) -> str:
+    """What to do when paged, then every runbook by severity. `incident_guide` is the page of the
+    site's incident response guide (e.g. INCIDENT_GUIDE_PAGE), linked when the site has one."""
     page = QUICK_START_PAGE
     out = [front_matter({"title": "Incident quick start"}), "# Incident quick start\n"]
-    out.append(
-        f"""1. **Find the runbook.** Paged by an alert? Look it up in the [alerts index]({link(page, ALERTS_PAGE)}):
-   every alert links to the runbook that answers it. Otherwise press ++slash++ and search for a
-   symptom, a service, a command or an alert name. This site works offline, opened from disk.
-2. **Start a transcript.** Step through the runbook from a terminal instead of pasting commands:
+    items = [
+        f"""**See what is firing: `opsbook alerts`.** It lists the alerts firing now on the target, each
+    with the runbook that answers it. Step through that runbook from a terminal instead of pasting
+    commands:
 
     ```bash
-    opsbook run <runbook-id> --target production
+    opsbook alerts --target production             # what is firing, and the runbook for each
+    opsbook run --alert NAME --target production   # step through the runbook that answers alert NAME
     ```
 
-    Each step is shown, confirmed, run with live output, and recorded (commands, output, exit
-    status, who and when) in `.opsbook/runs/<UTC time>-<runbook>/transcript.md`, rewritten after
-    every step: attach it to the post-mortem. If you stop or a step fails, continue later with
-    `opsbook run <runbook-id> --resume <record dir>`. Destructive steps ask you to type the
-    target's name; secrets are masked.
-3. **Check the badge.** A green badge means CI ran every step against the sandbox recently; a
-   stale, failed or never-verified runbook still helps, but read each step before you confirm it.
-4. **Escalate** to the runbook's owner when a step fails or the runbook does not fit.
-"""
-    )
+    No terminal at hand? Look the alert up in the [alerts index]({link(page, ALERTS_PAGE)}): every
+    alert links to the runbook that answers it. Otherwise press ++slash++ and search for a symptom,
+    a service, a command or an alert name; `opsbook run <runbook-id> --target production` steps
+    through what you found. This site works offline, opened from disk.""",
+        """**Keep the transcript.** Each step is shown, confirmed, run with live output, and recorded
+    (commands, output, exit status, who and when) in `.opsbook/runs/<UTC time>-<runbook>/transcript.md`,
+    rewritten after every step: attach it to the post-mortem. If you stop or a step fails, continue
+    later with `opsbook run <runbook-id> --resume <record dir>`. Destructive steps ask you to type
+    the target's name; secrets are masked.""",
+    ]
+    if incident_guide:
+        items.append(
+            f"""**Declare and communicate.** Set the severity, name an incident commander and post updates
+    on time: the [incident response guide]({link(page, incident_guide)}) has the severity levels,
+    the roles, whom to call and when, and the messages to post."""
+        )
+    items += [
+        """**Check the badge.** A green badge means CI ran every step against the sandbox recently; a
+    stale, failed or never-verified runbook still helps, but read each step before you confirm it.""",
+        "**Escalate** to the runbook's owner when a step fails or the runbook does not fit.",
+    ]
+    # Python-Markdown reads a "2. ..." line right after an item's indented paragraph as more of that
+    # paragraph, not as the next item: a blank line between the items keeps them apart.
+    out.append("\n\n".join(f"{n}. {item}" for n, item in enumerate(items, 1)) + "\n")
     for severity in SEVERITIES:
         group = sorted((rb for rb in runbooks if rb.severity == severity), key=_severity_key)
         if not group:
