@@ -284,7 +284,7 @@ def print_alerts(console: Console, lines: Sequence[AlertLine], source: AlertSour
 
 def list_alerts(root: Path, *, target: str, project: str | None, labels: Sequence[str], active_only: bool,
                 as_json: bool) -> None:
-    from opsbook.cli.main import console, errors
+    from opsbook.cli.console import console, errors
 
     wanted = parse_labels(labels)
     source = alert_source(root, target, project)
@@ -334,7 +334,7 @@ def alerts(target: str, project: str | None, labels: tuple[str, ...], active_onl
       opsbook alerts --label service=worker --active
       opsbook alerts --json | jq -r '.[] | select(.runbook == null) | .alertname'
     """
-    from opsbook.cli.main import root_dir
+    from opsbook.runbook.discover import project_root as root_dir
 
     list_alerts(root_dir(), target=target, project=project, labels=labels, active_only=active_only, as_json=as_json)
 
@@ -371,7 +371,7 @@ def runbook_for_alert(root: Path, name: str, labels: Sequence[str], *, target: s
                       given: Mapping[str, str], yes: bool, interactive: bool) -> AlertRun:
     """The runbook answering the firing alert `name` and the params its labels give it; prints
     which alert it picked and which params came from which label. See docs/cli.md, `--alert`."""
-    from opsbook.cli.main import console, errors
+    from opsbook.cli.console import console, errors
     from opsbook.run.alerts import (distinguishing_labels, named, on_call_order, params_from_labels, primary_runbook,
                                     runbooks_answering)
 

@@ -62,6 +62,12 @@ def make_console(*, stderr: bool = False) -> Console:
     return _Console(stderr=stderr, highlight=False, theme=THEME)
 
 
+console = make_console()
+"""Every command's standard output."""
+errors = make_console(stderr=True)
+"""Every command's errors and warnings (standard error)."""
+
+
 def content(text: str, style: str = "") -> Text:
     """Text that came from a runbook or a rule file, as rich text: never markup, never an escape sequence."""
     return Text(printable(text), style=style)

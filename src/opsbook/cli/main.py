@@ -21,7 +21,7 @@ from rich.table import Table
 from rich.text import Text
 
 from opsbook import __version__
-from opsbook.cli.console import content, make_console
+from opsbook.cli.console import console, content, errors
 from opsbook.errors import FormatProblem, OpsbookError, RunbookFormatError, SandboxError, UsageError
 from opsbook.run.events import RunStatus
 from opsbook.text import printable
@@ -34,8 +34,6 @@ if TYPE_CHECKING:
 EXIT_OK, EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 EXIT_FOR_RUN = {RunStatus.PASSED: EXIT_OK, RunStatus.FAILED: EXIT_FAILED, RunStatus.INTERRUPTED: EXIT_INTERRUPTED}
 
-console = make_console()
-errors = make_console(stderr=True)
 
 
 def fail(message: str, code: int = EXIT_USAGE) -> NoReturn:

@@ -222,7 +222,7 @@ def notifications(root: Path | None, project: str | None, receiver: str | None, 
     """
     import json
 
-    from opsbook.cli.main import console, errors
+    from opsbook.cli.console import console, errors
     from opsbook.cli.notifications import print_notifications
     from opsbook.sandbox.alerts import receiver_names
 
