@@ -25,6 +25,7 @@ from opsbook.runbook.options import badge_facts
 from opsbook.site.alerts import AlertRule, alert_anchor
 from opsbook.site.anchors import runbook_elsewhere
 from opsbook.site.prose import page_prose
+from opsbook.site.sections import alert_sections
 from opsbook.site.annotations import TEMPLATE
 from opsbook.text import fenced, format_duration, format_time, terminal_text
 from opsbook.verify.status import (
@@ -263,10 +264,14 @@ def _facts(runbook: Runbook, page: str, ctx: RenderContext) -> str:
         rows.append(f"- **Services:** {services}")
     if runbook.alerts:
         rows.append("- **Alerts it answers:**")
+        sections = alert_sections(runbook)
         for alert in runbook.alerts:
             anchor = runbook_alert_anchor(alert)
             rules = ctx.rules_for(alert)
             details = [f"[alerts index]({link(page, ALERTS_PAGE, alert_anchor(alert))})"]
+            if alert in sections:
+                heading, section = sections[alert]
+                details.insert(0, f"answered in [{inline(heading)}](#{section})")
             if rules and rules[0].severity:
                 details.insert(0, f"severity {inline(rules[0].severity)}")
             if rules and rules[0].summary:
