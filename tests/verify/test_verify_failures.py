@@ -44,7 +44,7 @@ def verify(tmp_path: Path, sandbox: FileSandbox, header: str, body: str, rid: st
     path = write_runbook(tmp_path, rid, header, body)
     runbook = load_runbook(path, tmp_path / "runbooks")
     settings = VerifySettings(root=tmp_path, out=tmp_path / "out", alert_fire_timeout=1, alert_resolve_timeout=1,
-                              healthy_timeout=1)
+                              healthy_timeout=1, symptom_timeout=1)
     return Verifier(sandbox, settings).verify(runbook)
 
 
