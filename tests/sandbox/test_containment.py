@@ -1,5 +1,6 @@
-"""The sandbox app's blocklist (sandbox/app/opsbook_app/blocklist.py): blocks by address, takes effect
-within its cache time, and fails open when Redis does not answer."""
+"""The sandbox app's containment tools, with a fake Redis: the blocklist (blocklist.py) blocks by
+address within its cache time and fails open when Redis does not answer; the API tokens (tokens.py)
+rotate without a restart and a revoked token stays revoked."""
 
 from __future__ import annotations
 
@@ -65,3 +66,56 @@ def test_nobody_is_blocked_while_redis_does_not_answer() -> None:
     redis.keys["security:blocked:10.0.0.1"] = "flood"
     redis.down = True
     assert blocklist.Blocklist(redis, clock=clock).reason("10.0.0.1") is None
+
+
+# --- API tokens rotated without a restart (sandbox/app/opsbook_app/tokens.py) -----------------------
+
+TOKENS_SOURCE = SOURCE.parent / "tokens.py"
+
+
+def _load_tokens() -> ModuleType:
+    spec = importlib.util.spec_from_file_location("sandbox_tokens", TOKENS_SOURCE)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+tokens = _load_tokens()
+
+
+class FakeSets(FakeRedis):
+    def __init__(self) -> None:
+        super().__init__()
+        self.sets: dict[str, set[str]] = {}
+
+    def smembers(self, key: str) -> set[str]:
+        self.reads += 1
+        if self.down:
+            raise ConnectionError("redis is down")
+        return set(self.sets.get(key, set()))
+
+
+def test_a_token_is_rotated_without_a_restart_new_accepted_beside_old_then_old_revoked() -> None:
+    redis, clock = FakeSets(), Clock()
+    accepted = tokens.ApiTokens(redis, "old-token-0123", clock=clock)
+    assert accepted.accepts("old-token-0123") and not accepted.accepts("new-token-4567")
+    redis.sets[tokens.VALID] = {tokens.digest("new-token-4567")}
+    clock.now += 1
+    assert accepted.accepts("new-token-4567") and accepted.accepts("old-token-0123"), "both while clients move"
+    redis.sets[tokens.REVOKED] = {tokens.digest("old-token-0123")}
+    clock.now += 1
+    assert accepted.accepts("new-token-4567") and not accepted.accepts("old-token-0123")
+    assert not accepted.accepts("anything-else")
+    assert all("token" not in member for members in redis.sets.values() for member in members), "digests only"
+
+
+def test_a_revoked_token_stays_revoked_while_redis_does_not_answer() -> None:
+    redis, clock = FakeSets(), Clock()
+    redis.sets[tokens.REVOKED] = {tokens.digest("old-token-0123")}
+    accepted = tokens.ApiTokens(redis, "old-token-0123", clock=clock)
+    assert not accepted.accepts("old-token-0123")
+    redis.down = True
+    clock.now += 5
+    assert not accepted.accepts("old-token-0123")

@@ -21,6 +21,7 @@ import psycopg2.extras
 
 from opsbook_app.blocklist import Blocklist
 from opsbook_app.ratelimit import RateLimiter, client_address, client_key, retry_after
+from opsbook_app.tokens import ApiTokens
 from sandboxlib.http import Handler, Request, Response, Router, serve, setup_logging
 from sandboxlib.metrics import Registry
 from sandboxlib.settings import database_dsn, redis_client, required
@@ -195,6 +196,7 @@ API_TOKEN = ""
 ADMIN_TOKEN = ""
 LIMITER: RateLimiter
 BLOCKLIST: Blocklist
+API_TOKENS: ApiTokens
 
 
 def check_health() -> tuple[bool, dict[str, Any]]:
@@ -241,13 +243,13 @@ def _is(token: str, expected: str) -> bool:
 
 
 def authorized(req: Request) -> Response | None:
-    """None when the request carries the API token (or the admin token), else the 401 to answer."""
+    """None when the request carries a valid API token (tokens.py) or the admin token, else the 401 to answer."""
     token = _bearer(req)
     if token is None:
         AUTH_FAILURES.inc(reason="missing")
         log.warning("auth failed: missing token from %s", req.headers.get("X-Forwarded-For", req.peer or "client"))
         return Response(401, {"error": "missing bearer token"})
-    if not (_is(token, API_TOKEN) or _is(token, ADMIN_TOKEN)):
+    if not (API_TOKENS.accepts(token) or _is(token, ADMIN_TOKEN)):
         AUTH_FAILURES.inc(reason="invalid")
         log.warning("auth failed: invalid token from %s", client_address(req.headers, req.peer))
         return Response(401, {"error": "invalid token"})
@@ -440,7 +442,7 @@ def observe(method: str, route: str, status: int, seconds: float) -> None:
 
 
 def main() -> None:
-    global DB, HEALTH, REDIS, API_TOKEN, ADMIN_TOKEN, LIMITER, BLOCKLIST
+    global DB, HEALTH, REDIS, API_TOKEN, ADMIN_TOKEN, LIMITER, BLOCKLIST, API_TOKENS
     setup_logging("app")
     API_TOKEN = required("APP_API_TOKEN")
     ADMIN_TOKEN = required("APP_ADMIN_TOKEN")
@@ -448,6 +450,7 @@ def main() -> None:
     HEALTH = HealthProbe(database_dsn())
     REDIS = redis_client()
     BLOCKLIST = Blocklist(REDIS)
+    API_TOKENS = ApiTokens(REDIS, API_TOKEN)
     LIMITER = RateLimiter(float(os.environ.get("RATE_LIMIT_PER_SECOND", "20")),
                           float(os.environ.get("RATE_LIMIT_BURST", "40")))
     metrics.gauge("opsbook_app_info", "The running release.", ("version",), collect=lambda: {(VERSION,): 1.0})
