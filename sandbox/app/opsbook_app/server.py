@@ -444,6 +444,8 @@ def observe(method: str, route: str, status: int, seconds: float) -> None:
 def main() -> None:
     global DB, HEALTH, REDIS, API_TOKEN, ADMIN_TOKEN, LIMITER, BLOCKLIST, API_TOKENS
     setup_logging("app")
+    for name in RELEASE.get("requires_settings", ()):  # a release may need settings older ones did not
+        required(name)
     API_TOKEN = required("APP_API_TOKEN")
     ADMIN_TOKEN = required("APP_ADMIN_TOKEN")
     DB = Database(database_dsn(), POOL_MAX)
