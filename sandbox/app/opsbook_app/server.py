@@ -196,7 +196,7 @@ API_TOKEN = ""
 ADMIN_TOKEN = ""
 LIMITER: RateLimiter
 BLOCKLIST: Blocklist
-API_TOKENS: ApiTokens
+CREDENTIALS: ApiTokens
 
 
 def check_health() -> tuple[bool, dict[str, Any]]:
@@ -249,7 +249,7 @@ def authorized(req: Request) -> Response | None:
         AUTH_FAILURES.inc(reason="missing")
         log.warning("auth failed: missing token from %s", req.headers.get("X-Forwarded-For", req.peer or "client"))
         return Response(401, {"error": "missing bearer token"})
-    if not (API_TOKENS.accepts(token) or _is(token, ADMIN_TOKEN)):
+    if not (CREDENTIALS.accepts(token) or _is(token, ADMIN_TOKEN)):
         AUTH_FAILURES.inc(reason="invalid")
         log.warning("auth failed: invalid token from %s", client_address(req.headers, req.peer))
         return Response(401, {"error": "invalid token"})
@@ -442,7 +442,7 @@ def observe(method: str, route: str, status: int, seconds: float) -> None:
 
 
 def main() -> None:
-    global DB, HEALTH, REDIS, API_TOKEN, ADMIN_TOKEN, LIMITER, BLOCKLIST, API_TOKENS
+    global DB, HEALTH, REDIS, API_TOKEN, ADMIN_TOKEN, LIMITER, BLOCKLIST, CREDENTIALS
     setup_logging("app")
     for name in RELEASE.get("requires_settings", ()):  # a release may need settings older ones did not
         required(name)
@@ -452,7 +452,7 @@ def main() -> None:
     HEALTH = HealthProbe(database_dsn())
     REDIS = redis_client()
     BLOCKLIST = Blocklist(REDIS)
-    API_TOKENS = ApiTokens(REDIS, API_TOKEN)
+    CREDENTIALS = ApiTokens(REDIS, API_TOKEN)
     LIMITER = RateLimiter(float(os.environ.get("RATE_LIMIT_PER_SECOND", "20")),
                           float(os.environ.get("RATE_LIMIT_BURST", "40")))
     metrics.gauge("opsbook_app_info", "The running release.", ("version",), collect=lambda: {(VERSION,): 1.0})
