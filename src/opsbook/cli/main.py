@@ -52,7 +52,8 @@ class _Commands(click.Group):
 
     lazy = {"sandbox": ("opsbook.cli.sandbox", "sandbox"), "verify": ("opsbook.cli.verify", "verify"),
             "alerts": ("opsbook.cli.alerts", "alerts"),
-            "import": ("opsbook.cli.authoring", "import_runbooks"), "new": ("opsbook.cli.authoring", "new_runbook")}
+            "import": ("opsbook.cli.authoring", "import_runbooks"), "new": ("opsbook.cli.authoring", "new_runbook"),
+            "drill": ("opsbook.cli.drill", "drill"), "postmortem": ("opsbook.cli.postmortem", "postmortem")}
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted([*super().list_commands(ctx), *self.lazy])
@@ -79,6 +80,7 @@ def main() -> None:
       opsbook run incidents/worker-queue-backed-up          step by step, on the sandbox
       opsbook run deployment/deploy --target staging --param VERSION=1.1.0
       opsbook alerts                        what is firing, and the runbook of each alert
+      opsbook drill --random                practise: break the sandbox, time the response
     """
 
 
