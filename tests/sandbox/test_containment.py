@@ -4,25 +4,11 @@ rotate without a restart and a revoked token stays revoked."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
-SOURCE = Path(__file__).resolve().parents[2] / "sandbox" / "app" / "opsbook_app" / "blocklist.py"
+from tests.support.sandbox_app import load_app_module
 
-
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("sandbox_blocklist", SOURCE)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-blocklist = _load()
+blocklist = load_app_module("blocklist")
 
 
 class FakeRedis:
@@ -70,19 +56,7 @@ def test_nobody_is_blocked_while_redis_does_not_answer() -> None:
 
 # --- API tokens rotated without a restart (sandbox/app/opsbook_app/tokens.py) -----------------------
 
-TOKENS_SOURCE = SOURCE.parent / "tokens.py"
-
-
-def _load_tokens() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("sandbox_tokens", TOKENS_SOURCE)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-tokens = _load_tokens()
+tokens = load_app_module("tokens")
 
 
 class FakeSets(FakeRedis):

@@ -2,27 +2,11 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
-
 import pytest
 
-SOURCE = Path(__file__).resolve().parents[2] / "sandbox" / "app" / "opsbook_app" / "ratelimit.py"
+from tests.support.sandbox_app import load_app_module
 
-
-def _load() -> ModuleType:
-    # The app is not a package of this project: load its module by path (it uses the standard library only).
-    spec = importlib.util.spec_from_file_location("sandbox_ratelimit", SOURCE)
-    assert spec and spec.loader
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[spec.name] = module  # dataclasses look their module up there
-    spec.loader.exec_module(module)
-    return module
-
-
-ratelimit = _load()
+ratelimit = load_app_module("ratelimit")
 
 
 class Clock:
