@@ -27,6 +27,9 @@ CORPUS = [
     "text", "console", "shell name=\"x\"", "name=\"no-language\"", "{\"name\": \"only-json\"}", "",
     "bash name=\"a\" timeout=1e3", "bash name=\"a\" expect=-1", "bash name=\"a\" retry={'attempts': 2}",
     "wolfram language x=1", "c# a=1", "bash a={\"x\": {\"y\": [1, 2, {\"z\": \"=\"}]}} b=2",
+    'bash name="rollback-if-unhealthy" role="rollback" needs=["PREVIOUS_VERSION","DEPLOY_HEALTHY"]',
+    'bash name="a" needs=["A", "B"] timeout=5', 'bash name="a" needs="A"', "bash name=\"a\" needs=[]",
+    "bash name=\"a\" needs=['A']", 'bash {"name": "a", "needs": ["A"]}', 'bash name="a" needs',
 ]
 
 

@@ -104,12 +104,14 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--label", "labels", multiple=True, metavar="KEY=VALUE",
               help="With --alert: which of several alerts named NAME (repeatable).")
 @click.option("--target", "-t", default="sandbox", show_default=True, help="Where the steps run (see opsbook.toml).")
-@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE", help="Set a runbook parameter (repeatable).")
+@click.option("--param", "-p", "params", multiple=True, metavar="NAME=VALUE", help="Set a runbook parameter, or a variable a step needs= (repeatable).")
 @click.option("--yes", "-y", is_flag=True, help="Run every step without asking (destructive steps outside the sandbox still ask).")
 @click.option("--step", "only_step", metavar="NAME", help="Run only this step.")
 @click.option("--from", "from_step", metavar="NAME", help="Start at this step.")
 @click.option("--resume", "resume_dir", type=click.Path(file_okay=False, path_type=Path), metavar="RECORD_DIR",
               help="Continue a stopped or failed run at its first step that did not pass, with its shell state.")
+@click.option("--state-from", "state_from", type=click.Path(file_okay=False, path_type=Path), metavar="RECORD_DIR",
+              help="Start with the shell variables an earlier run left (its record directory), e.g. with --from.")
 @click.option("--record-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
               help="Where to write the record (default .opsbook/runs/<UTC time>-<runbook>).")
 @click.option("--project", metavar="NAME", help="Sandbox compose project (two sandboxes side by side).")
@@ -118,8 +120,8 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--break-lock", is_flag=True,
               help="Run although another run of this runbook holds the target (said in the transcript).")
 def run(runbook: str | None, alert: str | None, labels: tuple[str, ...], target: str, params: tuple[str, ...],
-        yes: bool, only_step: str | None, from_step: str | None, resume_dir: Path | None, record_dir: Path | None,
-        project: str | None, output_cap: int | None, break_lock: bool) -> None:
+        yes: bool, only_step: str | None, from_step: str | None, resume_dir: Path | None, state_from: Path | None,
+        record_dir: Path | None, project: str | None, output_cap: int | None, break_lock: bool) -> None:
     """Step through RUNBOOK (an id like incidents/db-down, or a path), or the runbook of a firing alert.
 
     Each step shows its prose and command, then asks: run, skip or quit. Output streams
@@ -133,6 +135,9 @@ def run(runbook: str | None, alert: str | None, labels: tuple[str, ...], target:
       opsbook run deployment/deploy --yes --param VERSION=1.1.0
       opsbook run deployment/deploy --step health-check
       opsbook run deployment/deploy --resume .opsbook/runs/20261126T031500Z-deployment-deploy
+      opsbook run deployment/deploy --from rollback-if-unhealthy --param PREVIOUS_VERSION=1.0.0
+      opsbook run deployment/deploy --from rollback-if-unhealthy \\
+          --state-from .opsbook/runs/20261126T031500Z-deployment-deploy
       opsbook run database/backup-restore --target staging --param PGPASSWORD=...
       opsbook run --alert WorkerQueueBackedUp
       opsbook run --alert ScrapeTargetDown --label instance=redis-exporter:9121 --target staging
@@ -143,6 +148,13 @@ def run(runbook: str | None, alert: str | None, labels: tuple[str, ...], target:
     alert (ignoring case) filled from it; --param wins over a label. Several alerts named
     NAME: the most severe, oldest one, or the one --label picks. NAME not firing: asks
     whether to start the runbook anyway (without a terminal, only with --yes).
+
+    Starting in the middle (--from, --step, --resume), every step that will run must find the
+    variables its needs=[...] names, set by an earlier step (e.g. PREVIOUS_VERSION): from
+    --param NAME=VALUE, a runbook param, the target, --state-from RECORD_DIR (the variables
+    an earlier run of these steps left, as its record keeps them; secret values are never kept
+    and must be given with --param) or a step that runs before it. Otherwise nothing runs, and
+    the error names each missing variable, the step that needs it and the steps that set it.
 
     Outside the sandbox, one run of a runbook holds its target: a second one is refused,
     naming who holds it, unless given --break-lock.
@@ -155,7 +167,7 @@ def run(runbook: str | None, alert: str | None, labels: tuple[str, ...], target:
     from opsbook.run.runner import operator_name
     from opsbook.text import utc_now
     from opsbook.record.writer import EVENTS_FILE, RecordWriter, default_record_dir, load_record
-    from opsbook.run.runner import RunOptions, run_runbook
+    from opsbook.run.runner import PriorState, RunOptions, check_run, recorded_state, run_runbook
     from opsbook.run.targets import load_target
     from opsbook.runbook.discover import resolve_runbook
 
@@ -186,6 +198,18 @@ def run(runbook: str | None, alert: str | None, labels: tuple[str, ...], target:
             raise UsageError(f"{resume_dir} holds no run record ({EVENTS_FILE}); give the directory a run wrote")
         previous = tuple(load_record(resume_dir))
         record_dir = resume_dir
+    prior = None
+    if state_from is not None:
+        if resume_dir is not None:
+            raise UsageError("--resume continues with the state of the record it names; leave out --state-from")
+        if not (state_from / EVENTS_FILE).is_file():
+            raise UsageError(f"--state-from {state_from}: no run record there ({EVENTS_FILE}); give the "
+                             "directory an earlier `opsbook run` printed as its record")
+        variables = recorded_state(load_record(state_from))
+        if variables is None:
+            raise UsageError(f"--state-from {state_from}: no step of that run left its variables in the record "
+                             "(none ran, or it was written by an opsbook that did not keep them)")
+        prior = PriorState(source=str(state_from), variables=variables)
     record_dir = record_dir or default_record_dir(root, book.id, datetime.now(timezone.utc))
     try:
         tgt = load_target(target, root, project)
@@ -199,6 +223,9 @@ def run(runbook: str | None, alert: str | None, labels: tuple[str, ...], target:
     if not interactive and not yes:
         raise UsageError("no terminal to ask on: add --yes to run every step without asking")
     _warn_refused_secrets(book, tgt, given)
+    # Refuse what cannot start (e.g. a needed variable nothing gives) before taking a lock or writing a record.
+    check_run(book, RunOptions(target=tgt, params=given, only_step=only_step, from_step=from_step,
+                               record_dir=record_dir, previous=previous, state_from=prior, cwd=root))
     holder = current_holder(operator_name(), utc_now(), record_dir, book.id, tgt.name)
     with contextlib.ExitStack() as held:
         notes = alert_notes
@@ -209,7 +236,7 @@ def run(runbook: str | None, alert: str | None, labels: tuple[str, ...], target:
                 errors.print(Text.assemble(("warning:", "warning"), " ", printable(notes[-1])), soft_wrap=True)
         options = RunOptions(target=tgt, params=given, assume_yes=yes, only_step=only_step,
                              from_step=from_step, record_dir=record_dir, previous=previous, output_cap=output_cap,
-                             notes=notes)
+                             notes=notes, state_from=prior)
         with RecordWriter(record_dir, book) as record:
             result = run_runbook(book, options, [record, view], prompt)
     console.print(f"Record: [bold]{record_dir}[/bold] (transcript.md, events.jsonl, executed.ipynb)")
@@ -240,7 +267,8 @@ def lint(paths: tuple[Path, ...], strict: bool) -> None:
 
     PATHS are files or directories (default: the runbooks folder). Problems are printed as
     path:line: message, each with a hint. Warnings (commands in ```shell prose fences, `$ `
-    prompts pasted into a step, comment-only steps, no steps at all) are printed as
+    prompts pasted into a step, comment-only steps, no steps at all, links to missing files,
+    a step using a variable only an earlier step sets without needs=[...]) are printed as
     path:line: warning: message. Exit status 2 if any file has errors, 1 with --strict if
     there are warnings, else 0.
 

@@ -3,7 +3,8 @@
 Only `stream` messages are ever published (no display_data, HTML or JavaScript), and
 nothing a command prints makes the kernel read a file. The execute reply carries what a
 runner needs in `content["opsbook"]`: exit_status (null when bash was ended by a signal),
-signal, interrupted, killed, truncated, state_saved, duration. A failed step replies with
+signal, interrupted, killed, truncated, state_saved, duration, state (the portable state) and
+variables (the plain variables the steps changed, for a later run's `--state-from`). A failed step replies with
 status "error", ename "StepFailed" (or "StepInterrupted") and evalue "exit status N".
 
 SIGINT never stops the kernel: it interrupts the running step (jupyter_client's interrupt,
@@ -129,12 +130,22 @@ class OpsbookKernel(Kernel):
         except OSError:
             saved = False
         state = None
+        variables = None
         if saved:
             try:
                 state = self._portable_state()
+                variables = self._changed_variables()
             except ShellStateError:
                 state = None  # the runner asks again with opsbook_state_request, and sees the error
-        return _reply(outcome, saved, self.execution_count, state)
+        return _reply(outcome, saved, self.execution_count, state, variables)
+
+    def _changed_variables(self) -> dict[str, dict[str, Any]]:
+        """The plain variables the steps changed (secrets left out), as the reply carries them."""
+        changed = self.shell_state.changed_variables(set(self.settings.secret_names))
+        return {
+            name: {"value": value.encode("utf-8", "surrogateescape").decode("utf-8", "replace"), "exported": exported}
+            for name, (value, exported) in changed.items()
+        }
 
     def _portable_state(self, requested: Collection[str] = ()) -> str:
         """The state a resumed run starts from; secrets (OPSBOOK_SECRET_NAMES, `requested`) left out.
@@ -165,7 +176,8 @@ class OpsbookKernel(Kernel):
         return {"status": "ok", "restart": restart}
 
 
-def _reply(outcome: StepOutcome, state_saved: bool, execution_count: int, state: str | None) -> dict[str, Any]:
+def _reply(outcome: StepOutcome, state_saved: bool, execution_count: int, state: str | None,
+           variables: dict[str, dict[str, Any]] | None = None) -> dict[str, Any]:
     info: dict[str, Any] = {
         protocol.REPLY_EXIT_STATUS: outcome.exit_status,
         protocol.REPLY_SIGNAL: outcome.signal,
@@ -175,6 +187,7 @@ def _reply(outcome: StepOutcome, state_saved: bool, execution_count: int, state:
         protocol.REPLY_STATE_SAVED: state_saved,
         protocol.REPLY_DURATION: round(outcome.duration, 6),
         protocol.REPLY_STATE: state,
+        protocol.REPLY_VARIABLES: variables,
     }
     if outcome.exit_status == 0 and not outcome.interrupted:
         return {

@@ -43,6 +43,10 @@ REPLY_TRUNCATED = "truncated"
 REPLY_STATE_SAVED = "state_saved"
 REPLY_DURATION = "duration"
 REPLY_STATE = "state"  # the portable state after this step, secrets left out (None if not saved)
+REPLY_VARIABLES = "variables"
+"""The plain variables the steps changed, as of the end of this step: {NAME: {"value": TEXT,
+"exported": BOOL}}, secret names left out (the runner withholds values that hold a secret);
+None if the state was not saved."""
 
 # Asking for the portable state outside an execute request.
 STATE_REQUEST = "opsbook_state_request"  # content: {"secret_names": [...]}

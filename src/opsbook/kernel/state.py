@@ -25,7 +25,12 @@ its end marker (bash killed while writing it) is discarded.
 A *portable* state (for `opsbook run --resume`) is the same format reduced to what the steps
 changed: variables as the kernel's starting environment had them are left out (the resumed
 run brings its own environment), variables the steps unset are written as `unset -v`, and
-secret names are never written.
+secret names are never written, nor any variable whose value holds the value of a secret (a
+step's `URL="postgres://app:$PGPASSWORD@db"` keeps the password in clear otherwise).
+
+The *variables* of a state (for `opsbook run --state-from`) are its plain string variables that
+the steps changed, name → (value, exported), read from their `declare` statements; arrays are
+left out. `variables_state` turns such values back into a state file a session can start from.
 """
 
 from __future__ import annotations
@@ -246,6 +251,16 @@ class DumpMarkers:
         )
 
 
+def _reveals(statement: str, secrets_: Collection[str]) -> bool:
+    """Whether a `declare` statement holds one of these secret values (as written, or as
+    `declare -p` quotes it)."""
+    if not secrets_:
+        return False
+    value = declared_value(statement)
+    text = value[0] if value is not None else statement
+    return any(secret in text or secret in statement for secret in secrets_)
+
+
 def is_variable_name(name: str) -> bool:
     """True if bash imports an environment entry of this name as a shell variable."""
     return re.fullmatch(_NAME, name) is not None
@@ -364,13 +379,90 @@ class ShellState:
         if self.current is None or self._baseline is None:
             raise ShellStateError("the shell state was not set up")
         base = self._baseline.variables
+        secrets_ = self._secret_values(secret_names)
         changed = {
             name: statement
             for name, statement in self.current.variables.items()
-            if name not in secret_names and base.get(name) != statement
+            if name not in secret_names and base.get(name) != statement and not _reveals(statement, secrets_)
         }
         gone = [name for name in base if name not in self.current.variables]
         return self.current.render(changed, unset=gone)
 
+    def changed_variables(self, secret_names: Collection[str]) -> dict[str, tuple[str, bool]]:
+        """The plain variables the steps changed, name → (value, exported); the named secrets
+        left out. A value that holds a secret is there: the runner, which knows every form a
+        secret takes, withholds it from what it stores (and from the portable state)."""
+        if self.current is None or self._baseline is None:
+            raise ShellStateError("the shell state was not set up")
+        base = self._baseline.variables
+        changed: dict[str, tuple[str, bool]] = {}
+        for name, statement in self.current.variables.items():
+            if name in secret_names or base.get(name) == statement:
+                continue
+            parsed = declared_value(statement)
+            if parsed is not None:
+                changed[name] = parsed
+        return changed
+
+    def _secret_values(self, secret_names: Collection[str]) -> tuple[str, ...]:
+        """The values of the named secrets as the session started (4 characters or more, like masking)."""
+        values = {self.environ.get(name, "") for name in secret_names}
+        return tuple(v for v in values if len(v) >= 4)
+
     def remove(self) -> None:
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+_ANSI_C = re.compile(r"\\(?:x[0-9A-Fa-f]{1,2}|u[0-9A-Fa-f]{1,4}|U[0-9A-Fa-f]{1,8}|[0-7]{1,3}|c.|.)", re.S)
+_ANSI_C_SIMPLE = {"a": "\a", "b": "\b", "e": "\x1b", "E": "\x1b", "f": "\f", "n": "\n", "r": "\r",
+                  "t": "\t", "v": "\v", "\\": "\\", "'": "'", '"': '"', "?": "?"}
+
+
+def declared_value(statement: str) -> tuple[str, bool] | None:
+    """(value, exported) of a scalar `declare` statement as `declare -p` prints it; None for an
+    array, a variable without a value, or a form this reader does not know."""
+    m = _DECLARATION.match(statement)
+    if m is None or "a" in m["flags"] or "A" in m["flags"] or not statement[m.end() - 1:m.end()] == "=":
+        return None
+    exported = "x" in m["flags"]
+    quoted = statement[m.end():]
+    if len(quoted) >= 2 and quoted[0] == '"' and quoted[-1] == '"':
+        return re.sub(r'\\([$`"\\\n])', r"\1", quoted[1:-1]), exported
+    if len(quoted) >= 3 and quoted.startswith("$'") and quoted[-1] == "'":
+        return _ansi_c_text(quoted[2:-1]), exported
+    if len(quoted) >= 2 and quoted[0] == "'" and quoted[-1] == "'" and "'" not in quoted[1:-1]:
+        return quoted[1:-1], exported
+    return None
+
+
+def _ansi_c_text(body: str) -> str:
+    """The text of a `$'...'` string: octal and \\x escapes are bytes (of UTF-8 text, as bash
+    writes them in the C locale), \\u and \\U are characters."""
+    out = bytearray()
+    last = 0
+    for m in _ANSI_C.finditer(body):
+        out += body[last:m.start()].encode("utf-8", "surrogateescape")
+        last = m.end()
+        text = m.group(0)[1:]
+        if text[0] == "x":
+            out.append(int(text[1:], 16))
+        elif text[0] in "01234567":
+            out.append(int(text, 8) & 0xFF)
+        elif text[0] in "uU":
+            out += chr(int(text[1:], 16)).encode("utf-8", "surrogatepass")
+        elif text[0] == "c":
+            out.append(ord(text[1].upper()) ^ 0x40)
+        else:
+            out += _ANSI_C_SIMPLE.get(text, "\\" + text).encode("utf-8")
+    out += body[last:].encode("utf-8", "surrogateescape")
+    return out.decode("utf-8", "surrogateescape")
+
+
+def variables_state(variables: Mapping[str, tuple[str, bool]]) -> str:
+    """A state file (for `seed`) that sets these variables and changes nothing else."""
+    lines = [STATE_HEADER]
+    for name, (value, exported) in sorted(variables.items()):
+        if not is_variable_name(name) or name in SPECIAL_VARIABLES or name.startswith("__opsbook_"):
+            continue
+        lines.append(f"declare -{'x' if exported else '-'} {name}={shlex.quote(value)}")
+    return "\n".join(lines) + "\n" + STATE_END + "\n"

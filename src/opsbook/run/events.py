@@ -2,11 +2,15 @@
 
 The runner emits events in a fixed lifecycle:
 RunStarted → (StepStarted → StepOutput* → StepFinished)* → RunFinished.
-Outputs are masked for secrets before any listener sees them.
+Outputs are masked for secrets before any listener sees them. A StepFinished of a step that ran
+carries what the step changed in the shell variables the runbook's steps set (`ShellVariables`);
+folded from the session's start (`fold_variables`) they are the variables as that step left them,
+which a later run takes with `--state-from`. A variable whose value is secret is named, never stored.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Protocol, Union
@@ -105,8 +109,37 @@ class StepOutput:
 
 
 @dataclass(frozen=True)
+class ShellVariables:
+    """The variables the runbook's steps set, when a step ended: in a StepFinished, what changed
+    since the previous step's (the first of a session: all of them); from `fold_variables`, all."""
+
+    values: tuple[tuple[str, str], ...] = ()  # name, value (new or changed): never a secret
+    exported: tuple[str, ...] = ()  # every name, changed or not, that is exported now
+    withheld: tuple[str, ...] = ()  # every name whose value is secret (or holds one): not stored
+    removed: tuple[str, ...] = ()  # names unset (or withheld) since the previous step's
+
+    def value(self, name: str) -> str | None:
+        return dict(self.values).get(name)
+
+
+def fold_variables(states: Iterable[ShellVariables]) -> ShellVariables:
+    """The variables after a session's steps, from the changes each step's StepFinished carries."""
+    current: dict[str, str] = {}
+    exported: tuple[str, ...] = ()
+    withheld: tuple[str, ...] = ()
+    for state in states:
+        current.update(state.values)
+        for name in (*state.removed, *state.withheld):
+            current.pop(name, None)
+        exported, withheld = state.exported, state.withheld
+    return ShellVariables(values=tuple(sorted(current.items())),
+                          exported=tuple(n for n in exported if n in current), withheld=withheld)
+
+
+@dataclass(frozen=True)
 class StepFinished:
     result: StepResult
+    state: ShellVariables | None = None  # None: the step did not run, or the kernel saved no state
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,7 @@ from opsbook.run.events import (
     Event,
     RunFinished,
     RunStarted,
+    ShellVariables,
     StepFinished,
     StepOutput,
     StepResult,
@@ -244,6 +245,19 @@ def _mask_params(
     return tuple((name, masker.mask(value)) for name, value in params)
 
 
+def _mask_state(state: ShellVariables | None, masker: Masker) -> ShellVariables | None:
+    """A value masking would change holds a secret: it is withheld, never stored masked or in clear."""
+    if state is None:
+        return None
+    kept = tuple((name, value) for name, value in state.values if masker.mask(value) == value)
+    if len(kept) == len(state.values):
+        return state
+    names = {name for name, _ in kept}
+    gone = tuple(name for name, _ in state.values if name not in names)
+    return dataclasses.replace(state, values=kept, withheld=tuple(sorted({*state.withheld, *gone})),
+                               exported=tuple(n for n in state.exported if n not in gone))
+
+
 def mask_event(event: _E, masker: Masker) -> _E:
     """``event`` with every text a person could read masked (commands, output, reasons)."""
     if not masker:
@@ -254,7 +268,8 @@ def mask_event(event: _E, masker: Masker) -> _E:
     elif isinstance(event, StepStarted):
         masked = dataclasses.replace(event, command=masker.mask(event.command))
     elif isinstance(event, StepFinished):
-        masked = StepFinished(_mask_result(event.result, masker))
+        masked = dataclasses.replace(event, result=_mask_result(event.result, masker),
+                                     state=_mask_state(event.state, masker))
     elif isinstance(event, RunStarted):
         masked = dataclasses.replace(event, params=_mask_params(event.params, masker),
                                      notes=tuple(masker.mask(n) for n in event.notes))

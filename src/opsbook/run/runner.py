@@ -4,6 +4,12 @@ Plan (which steps, in what order) → for each step: confirm, execute, judge, re
 Every consumer (terminal view, record writer, JUnit) is a Listener; outputs are masked
 before any listener sees them. The run stops at the first failing step; the steps after it
 are recorded as not run, never as passed.
+
+A run that starts in the middle (`--from`, `--step`, resuming) first checks that every step it
+will run finds the variables its `needs=` names: from a parameter, the target, the state of an
+earlier run (`--state-from`, or the resumed record), or a step that runs before it; else it
+stops before running anything. Every step that ran leaves in its StepFinished the variables the
+runbook's steps set (secret values withheld), which is what `--state-from` reads back.
 """
 
 from __future__ import annotations
@@ -12,9 +18,10 @@ import getpass
 import os
 import re
 import signal
+import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
@@ -29,17 +36,21 @@ from opsbook.run.events import (
     RunResult,
     RunStarted,
     RunStatus,
+    ShellVariables,
     StepFinished,
     StepOutput,
     StepResult,
     StepStarted,
     StepStatus,
     combined_output,
+    fold_variables,
 )
+from opsbook.kernel.state import variables_state
 from opsbook.runbook.model import Runbook, Step
+from opsbook.runbook.variables import names_set_by, step_variables
 from opsbook.run.redact import Masker, StreamMasker
 from opsbook.run.targets import Target
-from opsbook.text import utc_now
+from opsbook.text import display_path, utc_now
 
 STATE_FILE = "state.sh"
 DONE = (StepStatus.PASSED, StepStatus.SKIPPED)
@@ -63,6 +74,31 @@ class Prompt(Protocol):
 
 
 @dataclass(frozen=True)
+class PriorState:
+    """The shell variables an earlier run left (`--state-from RECORD_DIR`), to start this one with."""
+
+    source: str  # the record directory, as the person gave it
+    variables: ShellVariables
+
+
+def recorded_state(events: Sequence[Event]) -> ShellVariables | None:
+    """The variables as the last step that ran in a record left them; None if no step saved any.
+
+    A resumed record holds several sessions: the last one that ran a step counts (it started from
+    the state of the one before)."""
+    sessions: list[list[ShellVariables]] = []
+    for event in events:
+        if isinstance(event, RunStarted):
+            sessions.append([])
+        elif isinstance(event, StepFinished) and event.state is not None:
+            if not sessions:
+                sessions.append([])
+            sessions[-1].append(event.state)
+    ran = [states for states in sessions if states]
+    return fold_variables(ran[-1]) if ran else None
+
+
+@dataclass(frozen=True)
 class RunOptions:
     """How to run: where, with which parameters, which steps, and where to keep the record."""
 
@@ -78,19 +114,30 @@ class RunOptions:
     operator: str = ""
     output_cap: int | None = None
     notes: tuple[str, ...] = ()  # said at the top of the record (RunStarted)
+    state_from: PriorState | None = None  # start the session with an earlier run's variables
 
     @property
     def resume(self) -> bool:
         return self.previous is not None
 
 
+def declared_needs(runbook: Runbook) -> set[str]:
+    """Every variable some step of the runbook names in `needs=`."""
+    return {name for step in runbook.steps for name in step.options.needs}
+
+
 def resolve_params(runbook: Runbook, given: Mapping[str, str]) -> dict[str, str]:
-    """Runbook defaults overridden by --param; unknown or missing parameters are usage errors."""
+    """Runbook defaults overridden by --param; unknown or missing parameters are usage errors.
+
+    A variable a step `needs=` may be given with --param too (starting that step with no earlier
+    step to set it)."""
     declared = {p.name: p for p in runbook.params}
-    unknown = sorted(set(given) - set(declared))
+    needs = declared_needs(runbook)
+    unknown = sorted(set(given) - set(declared) - needs)
     if unknown:
         known = ", ".join(declared) or "none"
-        raise UsageError(f"unknown parameter {', '.join(unknown)} for {runbook.id} (declared: {known})")
+        also = f"; variables steps need: {', '.join(sorted(needs))}" if needs else ""
+        raise UsageError(f"unknown parameter {', '.join(unknown)} for {runbook.id} (declared: {known}{also})")
     values = {name: p.default for name, p in declared.items() if p.default is not None}
     values.update(given)
     missing = [name for name in declared if name not in values]
@@ -100,13 +147,66 @@ def resolve_params(runbook: Runbook, given: Mapping[str, str]) -> dict[str, str]
     return values
 
 
-def secret_values(runbook: Runbook, target: Target, params: Mapping[str, str]) -> dict[str, str]:
-    """Name → value of every secret this run knows: secret params and secret target variables."""
+def secret_values(runbook: Runbook, target: Target, params: Mapping[str, str],
+                  withheld: Sequence[str] = ()) -> dict[str, str]:
+    """Name → value of every secret this run knows: secret params and secret target variables,
+    and the variables given with --param that an earlier run's record withheld as secret."""
     secrets = dict(target.secrets)
     for p in runbook.params:
         if p.secret and params.get(p.name):
             secrets[p.name] = params[p.name]
+    for name in withheld:
+        if params.get(name):
+            secrets[name] = params[name]
     return secrets
+
+
+@dataclass(frozen=True)
+class MissingNeed:
+    """A variable a step needs that nothing in this run provides."""
+
+    name: str
+    step: Step
+    setters: tuple[str, ...]  # the steps of the runbook that set it
+    secret_in: str = ""  # the --state-from record that withheld it as a secret
+
+
+def missing_needs(runbook: Runbook, plan: Sequence[tuple[Step, str]], available: Collection[str],
+                  withheld: Collection[str] = (), withheld_in: str = "") -> list[MissingNeed]:
+    """For each step that runs (reason ""), the names in its `needs=` that neither `available`
+    nor a step running before it in this plan provides."""
+    have = set(available)
+    missing = []
+    for step, reason in plan:
+        if reason:
+            continue
+        for name in step.options.needs:
+            if name not in have:
+                setters = tuple(s.name for s in runbook.steps if name in step_variables(s.source).sets)
+                missing.append(MissingNeed(name, step, setters, withheld_in if name in withheld else ""))
+        have.update(step_variables(step.source).sets)
+    return missing
+
+
+def _missing_message(runbook: Runbook, start: str, missing: Sequence[MissingNeed], root: Path) -> str:
+    lines = [f"{runbook.id}: {start}, and nothing gives the steps what they need (nothing ran):"]
+    for need in missing:
+        where = f"{display_path(runbook.path, root)}:{need.step.line}"
+        if need.secret_in:
+            source = (f"its value in {need.secret_in} is a secret, which a record never keeps: "
+                      f"give it with --param {need.name}=VALUE")
+        elif need.setters:
+            setters = ", ".join(f"`{s}`" for s in need.setters)
+            source = f"set by step{'s' if len(need.setters) > 1 else ''} {setters}, which does not run before it"
+        else:
+            source = "no step of the runbook sets it"
+        lines.append(f"  ${need.name}, needed by step `{need.step.name}` ({where}): {source}")
+    names = list(dict.fromkeys(n.name for n in missing))
+    lines.append(f"give {'it' if len(names) == 1 else 'them'} with "
+                 + " ".join(f"--param {n}=VALUE" for n in names)
+                 + ", or start with the variables of an earlier run of these steps: --state-from RECORD_DIR "
+                   "(the record directory that run printed)")
+    return "\n".join(lines)
 
 
 def previous_outcome(events: Sequence[Event]) -> tuple[dict[int, StepStatus], dict[str, str]]:
@@ -198,11 +298,19 @@ class Runner:
         self.listeners = list(listeners)
         self.prompt = prompt
         self.params = resolve_params(runbook, options.params)
-        self.secrets = secret_values(runbook, options.target, self.params)
+        prior = options.state_from.variables if options.state_from is not None else None
+        self.secrets = secret_values(runbook, options.target, self.params, prior.withheld if prior else ())
         self.masker = Masker(self.secrets)
         self.results: dict[int, StepResult] = {}
         self.session: Any = None
         self.interrupts: _Interrupts | None = None
+        # The variables kept in the record: those the steps set or need, and those carried in.
+        self.tracked = names_set_by(s.source for s in runbook.steps) | declared_needs(runbook)
+        if prior is not None:
+            self.tracked |= {name for name, _ in prior.values}
+        self._state: ShellVariables | None = None  # all of it, as the step that just ran left it
+        self._withheld: tuple[str, ...] = ()  # variables whose values hold a secret, as of that step
+        self._recorded: dict[str, str] = {}  # the values the record holds for this session so far
 
     # -- plumbing ---------------------------------------------------------------------------
 
@@ -212,8 +320,21 @@ class Runner:
 
     def finish(self, result: StepResult) -> StepResult:
         self.results[result.index] = result
-        self.emit(StepFinished(result))
+        ran = result.status not in (StepStatus.SKIPPED, StepStatus.NOT_RUN)
+        self.emit(StepFinished(result, self._changes() if ran else None))
         return result
+
+    def _changes(self) -> ShellVariables | None:
+        """What the step that just ran changed in the variables, against what the record holds:
+        a large value set once is stored once, not at every step after it."""
+        state = self._state
+        if state is None:
+            return None
+        now = dict(state.values)
+        changed = tuple((name, value) for name, value in state.values if self._recorded.get(name) != value)
+        removed = tuple(name for name in self._recorded if name not in now)
+        self._recorded = now
+        return ShellVariables(values=changed, exported=state.exported, withheld=state.withheld, removed=removed)
 
     def kernel_env(self) -> dict[str, str]:
         env = dict(os.environ)
@@ -249,11 +370,34 @@ class Runner:
             plan.append((step, reason))
         return plan
 
-    # -- run --------------------------------------------------------------------------------
+    def check_needs(self, plan: Sequence[tuple[Step, str]], restore: Path | None) -> None:
+        """Starting in the middle, every step that runs must find what its `needs=` names."""
+        running = [step for step, reason in plan if not reason]
+        if not running or running[0].index == self.runbook.steps[0].index:
+            return
+        if self.options.only_step:
+            start = f"--step {self.options.only_step} runs only that step"
+        elif self.options.from_step:
+            start = f"--from {self.options.from_step} starts at step {running[0].index}"
+        else:
+            start = f"resuming starts at step {running[0].index} ({running[0].name})"
+        available = set(self.params) | set(self.options.target.env)
+        withheld: tuple[str, ...] = ()
+        source = ""
+        if self.options.state_from is not None:
+            prior = self.options.state_from
+            available |= {name for name, _ in prior.variables.values}
+            withheld, source = prior.variables.withheld, prior.source
+        if restore is not None:
+            available |= _state_file_names(restore)
+        missing = missing_needs(self.runbook, plan, available, withheld, source)
+        if missing:
+            root = self.options.cwd or Path.cwd()
+            raise UsageError(_missing_message(self.runbook, start, missing, root))
 
-    def run(self) -> RunResult:
-        from opsbook.run.session import KernelSession  # starts kernels; not needed to plan
-
+    def prepare(self) -> tuple[list[tuple[Step, str]], Path | None]:
+        """Everything decided before the kernel starts: the plan and the state to restore.
+        Raises UsageError for a run that cannot start (wrong target, unknown step, missing needs)."""
         target = self.options.target
         if self.runbook.targets and target.name not in self.runbook.targets:
             raise UsageError(f"{self.runbook.id} does not run on target {target.name} "
@@ -261,10 +405,23 @@ class Runner:
         done: dict[int, StepStatus] = {}
         restore = None
         if self.options.previous is not None and self.options.record_dir:
+            if self.options.state_from is not None:
+                raise UsageError("--state-from starts a new run; a resumed run continues with its own state: "
+                                 "give one of --resume and --state-from")
             done, _ = previous_outcome(self.options.previous)
             state = self.options.record_dir / STATE_FILE
             restore = state if state.is_file() else None
         plan = self.plan(done)
+        self.check_needs(plan, restore)
+        return plan, restore
+
+    # -- run --------------------------------------------------------------------------------
+
+    def run(self) -> RunResult:
+        from opsbook.run.session import KernelSession  # starts kernels; not needed to plan
+
+        target = self.options.target
+        plan, restore = self.prepare()
         if target.confirm and any(not reason for _, reason in plan):
             if self.prompt is None:
                 raise UsageError(f"target {target.name} asks for confirmation and there is no terminal to give it")
@@ -273,11 +430,15 @@ class Runner:
         started = utc_now()
         operator = self.options.operator or operator_name()
         masked_params = tuple((k, self.masker.mask(v)) for k, v in self.params.items())
-        notes = tuple(self.masker.mask(n) for n in self.options.notes)
+        notes = tuple(self.masker.mask(n) for n in (*self.options.notes, *self._state_from_notes()))
         self.emit(RunStarted(self.runbook.id, target.name, operator, started, masked_params, notes))
         stop_reason = ""
         quit_run = False
+        carried = tempfile.TemporaryDirectory(prefix="opsbook-state-from-") \
+            if self.options.state_from is not None else None
         try:
+            if carried is not None:
+                restore = self._write_state_from(Path(carried.name))
             session = KernelSession(env=self.kernel_env(), cwd=self.options.cwd or Path.cwd(),
                                     kernel_name=self.runbook.kernel, output_cap=self.options.output_cap,
                                     secret_names=tuple(self.secrets), restore_state=restore)
@@ -295,6 +456,9 @@ class Runner:
             quit_run = True
         except KernelDied as exc:
             stop_reason = f"the kernel died: {exc}"
+        finally:
+            if carried is not None:
+                carried.cleanup()
         for step, _ in plan:
             if step.index not in self.results:
                 self.finish(self._not_run(step, stop_reason or "opsbook was stopped before this step"))
@@ -304,6 +468,43 @@ class Runner:
                         params=masked_params)
         self.emit(RunFinished(run))
         return run
+
+    def _state_from_notes(self) -> tuple[str, ...]:
+        prior = self.options.state_from
+        if prior is None:
+            return ()
+        given = set(self.params)
+        taken = [name for name, _ in prior.variables.values if name not in given]
+        text = f"--state-from {prior.source}: started with " + (
+            ", ".join(f"${n}" for n in taken) if taken else "no variables") + " from that run"
+        if prior.variables.withheld:
+            text += f" (withheld there as secret: {', '.join(prior.variables.withheld)})"
+        return (text,)
+
+    def _write_state_from(self, folder: Path) -> Path:
+        """The state file the kernel starts from: the earlier run's variables; --param wins."""
+        prior = self.options.state_from
+        assert prior is not None
+        exported = set(prior.variables.exported)
+        values = {name: (value, name in exported) for name, value in prior.variables.values
+                  if name not in self.params}
+        path = folder / STATE_FILE
+        path.write_text(variables_state(values), encoding="utf-8")
+        return path
+
+    def _take_state(self, variables: Mapping[str, tuple[str, bool]] | None) -> None:
+        """Keep the variables a step left, as the record stores them: only those the runbook's steps
+        set or need, and none whose value holds a secret in any form masking knows."""
+        if variables is None:
+            self._state, self._withheld = None, ()
+            return
+        withheld = sorted(name for name, (value, _) in variables.items() if self.masker.mask(value) != value)
+        self._withheld = tuple(withheld)
+        kept = sorted(name for name in variables if name in self.tracked and name not in self._withheld)
+        self._state = ShellVariables(
+            values=tuple((name, variables[name][0]) for name in kept),
+            exported=tuple(name for name in kept if variables[name][1]),
+            withheld=tuple(name for name in withheld if name in self.tracked))
 
     @staticmethod
     def _status(results: Sequence[StepResult], quit_run: bool) -> RunStatus:
@@ -346,6 +547,7 @@ class Runner:
 
     def _attempts(self, step: Step) -> StepResult:
         """Every attempt the step's retry option allows; returns the result (not yet emitted for failures)."""
+        self._state, self._withheld = None, ()
         target = self.options.target
         if step.options.destructive and not target.sandbox:
             if self.prompt is None:
@@ -373,6 +575,7 @@ class Runner:
                                        reason=self.masker.mask(f"the kernel died while this step ran: {exc}")))
                 raise
             total += execution.duration
+            self._take_state(execution.variables)
             status, reason = judge(step, execution, timeout)
             result = StepResult(index=step.index, name=step.name, command=step.source, status=status,
                                 exit_status=execution.exit_status, started_at=first_start, duration=total,
@@ -423,7 +626,7 @@ class Runner:
 
     def _save_state(self) -> None:
         if self.options.record_dir is not None and self.session is not None:
-            self.session.save_state(self.options.record_dir / STATE_FILE)
+            self.session.save_state(self.options.record_dir / STATE_FILE, withhold=self._withheld)
 
     def _sandbox_hint(self) -> str:
         """When a step fails on the sandbox, say if the sandbox itself is down."""
@@ -450,6 +653,17 @@ class Runner:
                           started_at=utc_now(), reason=reason)
 
 
+_DECLARED = re.compile(r"^declare -[a-zA-Z-]+ ([A-Za-z_][A-Za-z0-9_]*)=", re.MULTILINE)
+
+
+def _state_file_names(path: Path) -> set[str]:
+    """The variables a saved state file (state.sh) sets."""
+    try:
+        return set(_DECLARED.findall(path.read_text(encoding="utf-8", errors="replace")))
+    except OSError:
+        return set()
+
+
 def run_runbook(runbook: Runbook, options: RunOptions, listeners: Sequence[Listener] = (),
                 prompt: Prompt | None = None) -> RunResult:
     """Run `runbook` as `options` say; listeners see every event; returns the whole result.
@@ -458,10 +672,22 @@ def run_runbook(runbook: Runbook, options: RunOptions, listeners: Sequence[Liste
     When resuming, the parameters of the earlier run are reused (secret ones must be given again).
     The caller keeps the record: pass a `RecordWriter` among the listeners.
     """
-    if options.previous is not None:
-        _, previous = previous_outcome(options.previous)
-        secret = {p.name for p in runbook.params if p.secret}
-        declared = {p.name for p in runbook.params}
-        reused = {k: v for k, v in previous.items() if k in declared and k not in secret and "***" not in v}
-        options = replace(options, params={**reused, **options.params})
-    return Runner(runbook, options, listeners, prompt).run()
+    return Runner(runbook, _with_previous_params(runbook, options), listeners, prompt).run()
+
+
+def check_run(runbook: Runbook, options: RunOptions) -> None:
+    """Raise the UsageError `run_runbook` would raise before running anything (unknown or missing
+    parameters, wrong target, unknown step, a needed variable nothing provides), so that the
+    caller can refuse before it writes a record or takes a lock."""
+    Runner(runbook, _with_previous_params(runbook, options), (), None).prepare()
+
+
+def _with_previous_params(runbook: Runbook, options: RunOptions) -> RunOptions:
+    """When resuming, the parameters of the earlier run (not the secret ones) unless given again."""
+    if options.previous is None:
+        return options
+    _, previous = previous_outcome(options.previous)
+    secret = {p.name for p in runbook.params if p.secret}
+    declared = {p.name for p in runbook.params}
+    reused = {k: v for k, v in previous.items() if k in declared and k not in secret and "***" not in v}
+    return replace(options, params={**reused, **options.params})

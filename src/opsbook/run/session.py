@@ -58,6 +58,8 @@ class Execution:
     timed_out: bool
     interrupted: bool  # stopped by KernelSession.interrupt()
     duration: float  # seconds
+    variables: dict[str, tuple[str, bool]] | None = None  # plain variables the steps changed: value, exported
+    # (secrets left out; None: the kernel saved no state, or is not the opsbook kernel)
 
 
 @dataclass
@@ -87,6 +89,17 @@ class _StepRecord:
             marker = f"[opsbook: output truncated; {self.dropped[stream]} more characters not shown]\n"
             text += ("" if text.endswith("\n") else "\n") + marker
         return text
+
+
+def _reply_variables(value: Any) -> dict[str, tuple[str, bool]] | None:
+    """The `variables` of an execute reply (see protocol.REPLY_VARIABLES); None if absent or malformed."""
+    if not isinstance(value, dict):
+        return None
+    variables: dict[str, tuple[str, bool]] = {}
+    for name, entry in value.items():
+        if isinstance(name, str) and isinstance(entry, dict) and isinstance(entry.get("value"), str):
+            variables[name] = (entry["value"], bool(entry.get("exported")))
+    return variables
 
 
 def _client_class() -> type:
@@ -294,16 +307,17 @@ class KernelSession:
                 self._lock.release()
         self._signal_kernel()
 
-    def save_state(self, dest: Path) -> None:
-        """Write the portable shell state as of the last finished step (secrets left out)."""
+    def save_state(self, dest: Path, withhold: Collection[str] = ()) -> None:
+        """Write the portable shell state as of the last finished step (secrets left out, and the
+        variables named in `withhold`: those whose values the caller knows to be secret)."""
         client = self._require_client()
         if self.kernel_name != protocol.KERNEL_NAME:
             raise OpsbookError(f"kernel {self.kernel_name!r} has no shell state to save")
         from nbclient.util import run_sync
 
         text = self._portable_state
-        if text is None:  # the last reply carried no state: ask the kernel for it
-            text = run_sync(self._async_request_state)(client)
+        if text is None or withhold:  # the last reply carried no state, or too much: ask the kernel for it
+            text = run_sync(self._async_request_state)(client, tuple(withhold))
         # No fsync: the rename survives opsbook being killed, which is what resume is for.
         write_atomically(Path(dest), text)
 
@@ -408,9 +422,11 @@ class KernelSession:
         duration = time.monotonic() - started
         reply = replies[-1]["content"] if replies else {"status": "error"}
         info = reply.get(protocol.REPLY_KEY)
+        variables: dict[str, tuple[str, bool]] | None = None
         if isinstance(info, dict):
             state = info.get(protocol.REPLY_STATE)
             self._portable_state = state if isinstance(state, str) else None
+            variables = _reply_variables(info.get(protocol.REPLY_VARIABLES))
             exit_status = info.get(protocol.REPLY_EXIT_STATUS)
             stopped = bool(info.get(protocol.REPLY_INTERRUPTED))
             truncated = bool(info.get(protocol.REPLY_TRUNCATED))
@@ -428,13 +444,14 @@ class KernelSession:
             timed_out=stopped and timed_out,
             interrupted=user_interrupt and self._interrupt_at is not None,
             duration=duration,
+            variables=variables,
         )
 
-    async def _async_request_state(self, client: Any) -> str:
+    async def _async_request_state(self, client: Any, withhold: tuple[str, ...] = ()) -> str:
         from jupyter_core.utils import ensure_async
 
         kc = client.kc
-        msg = kc.session.msg(protocol.STATE_REQUEST, {"secret_names": list(self.secret_names)})
+        msg = kc.session.msg(protocol.STATE_REQUEST, {"secret_names": [*self.secret_names, *withhold]})
         kc.shell_channel.send(msg)
         deadline = time.monotonic() + 30
         while True:

@@ -52,6 +52,7 @@ class StepOptions:
     ci_reason: str = ""  # why CI skips it (from ci="skip: reason")
     targets: tuple[str, ...] = ()  # empty: every target
     role: Role | None = None
+    needs: tuple[str, ...] = ()  # shell variables an earlier step sets that this step uses
 
 
 @dataclass(frozen=True)
@@ -107,6 +108,7 @@ class VerifyCase:
     params: tuple[tuple[str, str], ...] = ()
     scenario: str | None = None  # overrides the runbook's scenario for this case
     alerts: tuple[str, ...] | None = None  # the alerts this case's fault fires; None: the runbook's `alerts`
+    within: float | None = None  # seconds the case's steps may take, first start to last end; None: no limit
 
 
 @dataclass(frozen=True)

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from opsbook.runbook.model import Retry, Role, Step, StepOptions
+from opsbook.runbook.variables import NAME as VARIABLE_NAME
 
 STEP_KEYS = ("name", "timeout", "expect", "output", "not_output", "retry", "destructive", "ci",
-             "targets", "role")
+             "targets", "role", "needs")
 STEP_NAME = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 RETRY_SHORT = re.compile(r"^\s*(\d+)\s*x\s*(\d+(?:\.\d+)?)\s*s?\s*$")
 
@@ -138,7 +139,22 @@ def read_step_options(meta: dict[str, Any], index: int, report: Report) -> tuple
             kwargs["role"] = Role(meta["role"])
         except ValueError:
             report(f"unknown role {meta['role']!r}", f"use one of {', '.join(r.value for r in Role)}")
+    if "needs" in meta:
+        needs = read_needs(meta["needs"])
+        if needs is None:
+            report(f"`needs` must be a list of shell variable names, not {meta['needs']!r}",
+                   'write needs=["PREVIOUS_VERSION", "DEPLOY_HEALTHY"]: the variables earlier steps set that this '
+                   "step uses (letters, digits and _, not starting with a digit)")
+        else:
+            kwargs["needs"] = needs
     return StepOptions(**kwargs), str(name)
+
+
+def read_needs(value: Any) -> tuple[str, ...] | None:
+    """`["A", "B"]` → ("A", "B") (a repeated name once); anything but a list of variable names → None."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and VARIABLE_NAME.match(v) for v in value):
+        return None
+    return tuple(dict.fromkeys(value))
 
 
 def read_retry(value: Any) -> Retry | None:
@@ -181,6 +197,8 @@ def step_metadata(options: StepOptions, name: str) -> dict[str, Any]:
         meta["targets"] = list(options.targets)
     if options.role is not None:
         meta["role"] = options.role.value
+    if options.needs:
+        meta["needs"] = list(options.needs)
     return meta
 
 
@@ -191,7 +209,7 @@ def step_metadata(options: StepOptions, name: str) -> dict[str, Any]:
 class Badge:
     """One fact about a step shown beside its name: `kind` picks the look, `title` explains it."""
 
-    kind: str  # "role-diagnose", "destructive", "timeout", "retry", "expect", "targets", "ci-skip"
+    kind: str  # "role-diagnose", "destructive", "timeout", "retry", "expect", "targets", "needs", "ci-skip"
     label: str
     title: str = ""
 
@@ -211,6 +229,10 @@ def badge_facts(step: Step, timeout: int) -> list[Badge]:
         badges.append(Badge("retry", f"retry {opts.retry.attempts}× every {opts.retry.delay:g} s"))
     if opts.targets:
         badges.append(Badge("targets", "targets: " + ", ".join(opts.targets)))
+    if opts.needs:
+        badges.append(Badge("needs", "needs " + ", ".join(f"${n}" for n in opts.needs),
+                            "set by an earlier step: started here with --from or --step, give it with "
+                            "--param NAME=VALUE or --state-from RECORD_DIR"))
     if opts.ci == "skip":
         reason = f": {opts.ci_reason}" if opts.ci_reason else ""
         badges.append(Badge("ci-skip", f"CI skips{reason}"))

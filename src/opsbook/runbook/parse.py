@@ -9,6 +9,7 @@ then raised together as one RunbookFormatError, so `opsbook lint` can show them 
 from __future__ import annotations
 
 import functools
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,7 @@ STEP_LANGUAGES = {KERNEL_NAME: LANGUAGE}
 HEADER_KEYS = ("format", "title", "summary", "owner", "severity", "services", "alerts", "tags",
                "scenario", "targets", "params", "timeout", "verify")
 PARAM_KEYS = ("default", "help", "secret")
-VERIFY_KEYS = ("case", "params", "scenario", "alerts")
+VERIFY_KEYS = ("case", "params", "scenario", "alerts", "within")
 PARAM_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})(?P<info>.*)$")
 YAML11_BOOL_WORDS = {"yes", "no", "on", "off", "y", "n"}
@@ -321,9 +322,34 @@ def _read_verify(value: Any, node: yaml.Node, line: int, problems: _Problems) ->
                 problems.add(cline, f"`alerts` of verify case `{name}` must be a list of alert names",
                              "write `alerts: [DatabaseConnectionLost, HealthCheckFailing]`, or `alerts: []` for "
                              "a case whose fault fires none of them")
+        within = None
+        if "within" in item:
+            within = positive_seconds(item["within"])
+            if within is None:
+                problems.add(_within_line(item_node, cline), f"`within` of verify case `{name}` must be a positive "
+                             f"number of seconds, not {item['within']!r}",
+                             "write e.g. `within: 120`: verification fails the case when its steps, from the "
+                             "start of the first to the end of the last, take longer")
         cases.append(VerifyCase(name=name, params=tuple((str(k), str(v)) for k, v in raw_params.items()),
-                                scenario=str(scenario) if scenario is not None else None, alerts=alerts))
+                                scenario=str(scenario) if scenario is not None else None, alerts=alerts,
+                                within=within))
     return tuple(cases)
+
+
+def positive_seconds(value: Any) -> float | None:
+    """A number of seconds above zero (not a boolean, not text), else None."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+        return None
+    return float(value)
+
+
+def _within_line(item_node: yaml.Node, fallback: int) -> int:
+    """The line of a verify case's `within:` key (the case's line if it cannot be found)."""
+    if isinstance(item_node, yaml.MappingNode):
+        for key_node, _ in item_node.value:
+            if key_node.value == "within":
+                return _node_line(key_node)
+    return fallback
 
 
 # --- body ---------------------------------------------------------------------------------

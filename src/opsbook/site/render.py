@@ -28,6 +28,7 @@ from opsbook.site.prose import page_prose
 from opsbook.site.sections import alert_sections
 from opsbook.site.annotations import TEMPLATE
 from opsbook.text import fenced, format_duration, format_time, terminal_text
+from opsbook.verify.result import limit_text, seconds
 from opsbook.verify.status import (
     CaseRecord,
     Freshness,
@@ -214,7 +215,8 @@ def runbook_page(runbook: Runbook, ctx: RenderContext) -> str:
     out.append(f"# {inline(runbook.title)}\n")
     out.append(
         '<p class="opsbook-badges">'
-        + " ".join([severity_badge(runbook.severity), freshness_badge(state, verification)])
+        + " ".join([severity_badge(runbook.severity), freshness_badge(state, verification),
+                    *time_limit_badges(verification)])
         + "</p>\n"
     )
     if runbook.summary:
@@ -317,12 +319,32 @@ def _verification_note(
     return "\n".join(lines)
 
 
+def time_limit_badges(verification: Verification | None) -> list[str]:
+    """Per case with a `within:` limit: how long its steps took in the last verification, and the limit."""
+    if verification is None:
+        return []
+    badges = []
+    for case in verification.cases:
+        if case.within is None or case.steps_duration is None:
+            continue
+        text = f"{case.name}: {seconds(case.steps_duration)} (limit {limit_text(case.within)})"
+        title = ("the steps took longer than the case's within: limit" if case.over_limit
+                 else "how long the steps took, first start to last end, against the case's within: limit")
+        badges.append(badge("failed" if case.over_limit else "within", text, title))
+    return badges
+
+
 def _case_line(case: CaseRecord, runbook: Runbook, shown: str) -> str:
     passed = sum(1 for s in case.steps if s.status == "passed")
     text = f"Case **{inline(case.name)}**: {inline(case.result)}, {passed} of {len(runbook.steps)} steps passed"
     if case.scenario:
         text += f" against fault {code(case.scenario)}"
     text += "."
+    if case.steps_duration is not None:
+        limit = ""
+        if case.within is not None:
+            limit = f" (limit {limit_text(case.within)}{', **over it**' if case.over_limit else ''})"
+        text += f" The steps took {seconds(case.steps_duration)}{limit}."
     for alert in case.alerts:
         fired = "fired" if alert.fired else "did **not** fire"
         resolved = "resolved" if alert.resolved else "did **not** resolve"
@@ -383,9 +405,12 @@ def step_card(runbook: Runbook, step: Step, case: CaseRecord | None, verificatio
     if checks:
         parts.append(checks)
     parts.append(fence(step.source, step.language) + "\n")
+    # Started here, the step has no earlier step to set what it needs: the command says to give it.
+    given = "".join(f" --param {name}=..." for name in step.options.needs)
     parts.append(
-        f'<p class="opsbook-from" data-search-exclude>Start here: {code(f"opsbook run {runbook.id} --from {step.name}")}'
-        f' · only this step: {code(f"opsbook run {runbook.id} --step {step.name}")}</p>\n'
+        f'<p class="opsbook-from" data-search-exclude>Start here: '
+        f'{code(f"opsbook run {runbook.id} --from {step.name}{given}")}'
+        f' · only this step: {code(f"opsbook run {runbook.id} --step {step.name}{given}")}</p>\n'
     )
     if after:
         parts.append(f'<div class="opsbook-step__after" markdown>\n\n{after}\n\n</div>\n')

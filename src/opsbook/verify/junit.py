@@ -1,8 +1,9 @@
 """JUnit XML from verification results: one testsuite per runbook, one testcase per step.
 
 Checks that verification adds around the steps (scenario injected, diagnosis detects it,
-alerts fire, sandbox healthy again, alerts resolved) are testcases too, so a CI page shows
-exactly which condition failed. Outputs are already masked; this writer only makes them
+alerts fire, the steps within the case's `within:` limit, sandbox healthy again, alerts
+resolved) are testcases too, so a CI page shows exactly which condition failed; each case's
+measured step time and limit are properties of its suite. Outputs are already masked; this writer only makes them
 safe for XML (ANSI escapes and characters XML 1.0 forbids are removed).
 """
 
@@ -133,6 +134,11 @@ def _suite(verification: RunbookVerification, hostname: str) -> ET.Element:
     for case in verification.cases:
         classname = _classname(verification, case)
         ET.SubElement(props, "property", name=f"case:{case.case}:scenario", value=case.scenario or "")
+        if case.steps_duration is not None:
+            ET.SubElement(props, "property", name=f"case:{case.case}:steps_duration",
+                          value=f"{case.steps_duration:.3f}")
+        if case.within is not None:
+            ET.SubElement(props, "property", name=f"case:{case.case}:within", value=f"{case.within:g}")
         for check in case.checks:
             if check.phase is Phase.BEFORE:
                 _check_case(suite, classname, check, counts)

@@ -2,8 +2,8 @@
 
 Verification wraps a normal run (`RunResult`) in checks the runner knows nothing about:
 the scenario was injected, the diagnosis tells the fault from a healthy sandbox, the
-alerts fired, and afterwards the sandbox is healthy and the alerts resolved. The JUnit and
-status writers read only these records.
+alerts fired, the steps took no longer than the case's `within:` limit, and afterwards the
+sandbox is healthy and the alerts resolved. The JUnit and status writers read only these records.
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ class CaseResult:
     notebook: str | None = None  # path of the executed notebook, relative to the output dir
     error: str = ""  # verification itself broke (sandbox error, kernel died); fails the case
     step_failure: str = ""  # the failed step explained for the author (see explain_step_failure)
+    steps_duration: float | None = None  # seconds from the start of the first step to the end of the last
+    within: float | None = None  # the case's limit on steps_duration (`within:`), None: no limit
 
     @property
     def passed(self) -> bool:
@@ -116,6 +118,27 @@ class RunbookVerification:
 
 
 FAILED_STATUSES = (StepStatus.FAILED, StepStatus.TIMED_OUT, StepStatus.INTERRUPTED)
+
+
+def seconds(value: float) -> str:
+    """A time measured against a `within:` limit, in the limit's unit: `38 s`, `2.4 s` (tenths under 10 s)."""
+    return f"{value:.1f} s" if value < 10 else f"{value:.0f} s"
+
+
+def limit_text(within: float) -> str:
+    """A `within:` limit as the author wrote it: `120 s`, `0.5 s`."""
+    return f"{within:g} s"
+
+
+def within_check_name(within: float) -> str:
+    return f"steps finish within {limit_text(within)}"
+
+
+def over_limit_message(case: str, measured: float, within: float) -> str:
+    """Why a case whose steps took too long fails, and what to do about it."""
+    return (f"case {case} took {seconds(measured)}, over its limit of {limit_text(within)} (within: {within:g}): "
+            f"find the step that got slower in the step times, make it faster, or raise `within:` if the "
+            f"procedure may legitimately take longer")
 
 
 def fix_hint(result: StepResult, timeout: int | None = None) -> str:

@@ -1,6 +1,8 @@
 """status.json (schema "opsbook-status/1"), both ways: written by verification, read by the site.
 
-The schema is `status.schema.json` next to this module and is documented in docs/ci.md.
+The schema is `status.schema.json` next to this module and is documented in docs/ci.md. Fields
+added since the first version are optional, so older files still read (a case's `steps_duration`
+and `within`: how long its steps took, and its limit).
 Outputs are masked before they reach here; the writer only trims them to an excerpt. The
 reader turns a document into frozen records (`VerificationStatus`) and says how fresh a
 runbook's last verification is.
@@ -64,6 +66,10 @@ def _case_entry(case: CaseResult) -> dict[str, Any]:
     }
     if case.params:
         entry["params"] = dict(case.params)
+    if case.steps_duration is not None:
+        entry["steps_duration"] = round(max(case.steps_duration, 0.0), 3)
+    if case.within is not None:
+        entry["within"] = case.within
     if not case.passed:
         entry["message"] = case.message
     return entry
@@ -169,6 +175,12 @@ class CaseRecord:
     message: str
     alerts: tuple[AlertOutcome, ...]
     steps: tuple[StepRecord, ...]
+    steps_duration: float | None = None  # seconds from the first step's start to the last one's end
+    within: float | None = None  # the case's limit on steps_duration (`within:` in the runbook)
+
+    @property
+    def over_limit(self) -> bool:
+        return self.within is not None and self.steps_duration is not None and self.steps_duration > self.within
 
     def step(self, name: str) -> StepRecord | None:
         return self._by_name.get(name)
@@ -269,7 +281,17 @@ def _case_record(entry: Mapping[str, Any]) -> CaseRecord:
         message=str(entry.get("message", "")),
         alerts=alerts,
         steps=steps,
+        steps_duration=_optional_seconds(entry.get("steps_duration")),
+        within=_optional_seconds(entry.get("within")),
     )
+
+
+def _optional_seconds(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"seconds must be a number, not {value!r}")
+    return float(value)
 
 
 class Freshness(str, Enum):

@@ -7,7 +7,9 @@ For each verification case of a runbook:
    control: a diagnosis that also passes there detects nothing), inject the fault, wait until
    its symptom is visible and the alerts the case names (default: the runbook's) are firing;
 3. run every step non-interactively on the sandbox target (ci="skip" steps are recorded as
-   skipped with their reason), with every step option enforced by the runner;
+   skipped with their reason), with every step option enforced by the runner, and measure the
+   wall time from the start of the first step to the end of the last (the case's `within:`
+   limit, if it has one, fails a case that took longer);
 4. check the postconditions: the sandbox is healthy again, the fault's symptom is gone and the
    case's alerts resolved. A remediation that does nothing fails here even when the runbook's
    own checks are lenient: the fault stays until something removes it.
@@ -27,11 +29,11 @@ from typing import Protocol
 
 from opsbook.errors import OpsbookError
 from opsbook.record.writer import RecordWriter
-from opsbook.run.events import Listener, RunResult, RunStatus, StepStatus
+from opsbook.run.events import Event, Listener, RunResult, RunStatus, StepFinished, StepStarted, StepStatus
 from opsbook.run.runner import RunOptions
 from opsbook.run.targets import SANDBOX, Target
 from opsbook.runbook.model import Role, Runbook, Step, VerifyCase
-from opsbook.text import display_path, utc_now
+from opsbook.text import display_path, parse_time, utc_now
 from opsbook.verify.result import (
     AlertOutcome,
     CaseResult,
@@ -39,6 +41,9 @@ from opsbook.verify.result import (
     Phase,
     RunbookVerification,
     explain_step_failure,
+    over_limit_message,
+    seconds,
+    within_check_name,
 )
 
 
@@ -139,6 +144,43 @@ def case_alerts(runbook: Runbook, case: VerifyCase) -> tuple[str, ...]:
     return runbook.alerts if case.alerts is None else case.alerts
 
 
+class StepClock:
+    """A run listener that times the steps: from the first step's start to the last one's end."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.first_start: float | None = None
+        self.last_end: float | None = None
+
+    def on_event(self, event: Event) -> None:
+        if isinstance(event, StepStarted):
+            if self.first_start is None:
+                self.first_start = self.clock()
+        elif isinstance(event, StepFinished) and event.result.status not in (StepStatus.SKIPPED, StepStatus.NOT_RUN):
+            self.last_end = self.clock()
+
+    def elapsed(self, run: RunResult) -> float | None:
+        """Seconds the steps took; from the run's own step times when no event was seen."""
+        if self.first_start is not None and self.last_end is not None:
+            return max(self.last_end - self.first_start, 0.0)
+        return steps_wall_time(run)
+
+
+def steps_wall_time(run: RunResult) -> float | None:
+    """From the recorded start of the first step that ran to the end of the last (None: none ran)."""
+    spans = []
+    for step in run.steps:
+        if step.started_at and step.status not in (StepStatus.SKIPPED, StepStatus.NOT_RUN):
+            try:
+                start = parse_time(step.started_at).timestamp()
+            except ValueError:
+                continue
+            spans.append((start, start + step.duration))
+    if not spans:
+        return None
+    return max(end for _, end in spans) - min(start for start, _ in spans)
+
+
 def _names(steps: Iterable[Step]) -> str:
     return ", ".join(repr(s.name) for s in steps)
 
@@ -180,13 +222,14 @@ class Verifier:
         step_failure = ""
         notebook = None
         error = ""
+        steps_duration: float | None = None
 
         def result() -> CaseResult:
             params = run.params if run is not None else self._masked_params(runbook, case)
             return CaseResult(case=case.name, scenario=scenario, started_at=started,
                               duration=time.monotonic() - t0, params=params, run=run, checks=tuple(checks),
                               alerts=tuple(alerts.values()), notebook=notebook, error=error,
-                              step_failure=step_failure)
+                              step_failure=step_failure, steps_duration=steps_duration, within=case.within)
 
         try:
             self._phase(runbook, case, "reset sandbox")
@@ -196,8 +239,12 @@ class Verifier:
                 if not self._before(runbook, case, scenario, target, checks, alerts):
                     return result()
             self._phase(runbook, case, "steps")
-            run = self._run(runbook, case, target)
+            clock = StepClock()
+            run = self._run(runbook, case, target, clock)
+            steps_duration = clock.elapsed(run)
             notebook = self._keep_notebook(runbook, case)
+            if run.status is RunStatus.PASSED and case.within is not None and steps_duration is not None:
+                checks.append(self._within_check(case, case.within, steps_duration))
             if run.status is not RunStatus.PASSED:
                 step_failure = self._explain(runbook, run, scenario)
                 for name in case_alerts(runbook, case) if scenario else ():
@@ -295,6 +342,14 @@ class Verifier:
                 return False
             time.sleep(1)
 
+    @staticmethod
+    def _within_check(case: VerifyCase, within: float, measured: float) -> Check:
+        over = measured > within
+        return Check(within_check_name(within), Phase.AFTER, not over, duration=measured,
+                     message=over_limit_message(case.name, measured, within) if over else "",
+                     detail=f"the steps took {seconds(measured)}, from the start of the first to the end of the "
+                            f"last (the fault's injection and the sandbox reset are not counted)")
+
     def _control_check(self, name: str, scenario: str, diagnosis: Sequence[Step], control: RunResult,
                        duration: float) -> Check:
         failed = control.failed_step
@@ -380,9 +435,9 @@ class Verifier:
             shutil.rmtree(path)  # a record from an earlier verification would be resumed, not replaced
         return path
 
-    def _run(self, runbook: Runbook, case: VerifyCase, target: Target) -> RunResult:
+    def _run(self, runbook: Runbook, case: VerifyCase, target: Target, clock: Listener) -> RunResult:
         listener = self.reporter.listener(runbook, case.name)
-        listeners = [listener] if listener else []
+        listeners = [clock, *([listener] if listener else [])]
         options = self._options(target, case, self._record_dir(runbook, case))
         if options.record_dir is None:
             return self.run(runbook, options, listeners, None)
