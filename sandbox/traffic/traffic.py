@@ -118,17 +118,27 @@ class SyntheticUsers:
         return call("GET", "/api/version", timeout=SYNTHETIC_TIMEOUT)[0]
 
 
+ANSWERS_FILE = Path("/tmp/answers.json")
+
+
 def on_clock(rate: float, send: Callable[[int], int], max_in_flight: int) -> None:
     """Call send(n) for n = 0, 1, 2 ... at `rate` per second, each in its own thread, until STOP;
-    log a count of answers by status every minute. A tick with `max_in_flight` requests already
-    waiting is skipped (and counted as `skipped`)."""
+    log a count of answers by status every minute, and keep the counts since start in
+    ANSWERS_FILE (what users saw: `cat /tmp/answers.json` in the container). A tick with
+    `max_in_flight` requests already waiting is skipped (and counted as `skipped`)."""
     slots = threading.BoundedSemaphore(max_in_flight)
     counts: dict[str, int] = {}
+    total: dict[str, int] = {}
     counts_lock = threading.Lock()
 
     def count(key: str) -> None:
         with counts_lock:
             counts[key] = counts.get(key, 0) + 1
+            total[key] = total.get(key, 0) + 1
+            if key.startswith("5") or not key.isdigit():
+                log.warning("answer %s", key)
+            ANSWERS_FILE.with_suffix(".tmp").write_text(json.dumps(total, sort_keys=True))
+            ANSWERS_FILE.with_suffix(".tmp").replace(ANSWERS_FILE)
 
     def one(n: int) -> None:
         try:

@@ -1,6 +1,9 @@
 """The worker: BRPOP jobs from Redis, run them, write results to PostgreSQL; /health and /metrics.
 
 Job kinds: echo (the payload back), sleep, fail, and crm_sync (push a contact to the CRM).
+
+Stopping (SIGTERM, `docker stop`) drains: the job in hand is finished and written, no new one is
+taken, then the process exits. Give it a stop timeout longer than the longest job (10 s here).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 from typing import Any
 
 import psycopg2
@@ -34,6 +38,8 @@ CRM_SYNCS = metrics.counter("opsbook_crm_sync_total", "Contacts pushed to the CR
 for _outcome in ("success", "failure"):  # both series exist from the start, so rate() sees the first failure
     CRM_SYNCS.inc(0, outcome=_outcome)
 STOP = threading.Event()
+RELEASE = json.loads((Path(__file__).resolve().parent / "release.json").read_text())
+VERSION = os.environ.get("WORKER_VERSION", RELEASE["version"])
 
 
 class Worker:
@@ -57,8 +63,12 @@ class Worker:
         if kind == "sleep":
             time.sleep(min(float(payload.get("seconds", 1)), 10))
         if kind == "crm_sync":
-            return "succeeded", {"crm": sync_contact(payload)}
-        return "succeeded", {"echo": payload}
+            return "succeeded", self.signed({"crm": sync_contact(payload)})
+        return "succeeded", self.signed({"echo": payload})
+
+    def signed(self, result: dict[str, Any]) -> dict[str, Any]:
+        """The result, naming the worker release that ran it when the release says so (1.1.0)."""
+        return {**result, "worker": VERSION} if RELEASE.get("records_worker") else result
 
     def handle(self, raw: str) -> None:
         job = json.loads(raw)
@@ -138,7 +148,7 @@ def main() -> None:
 
     def health(_req: Request) -> Response:
         ok, checks = worker.health()
-        return Response(200 if ok else 503, {"status": "ok" if ok else "unhealthy", "checks": checks,
+        return Response(200 if ok else 503, {"status": "ok" if ok else "unhealthy", "version": VERSION, "checks": checks,
                                              "last_job_at": worker.last_job_at or None,
                                              "last_error": worker.last_error or None})
 
@@ -148,6 +158,7 @@ def main() -> None:
         except Exception:
             return {}
 
+    metrics.gauge("opsbook_worker_info", "The running release.", ("version",), collect=lambda: {(VERSION,): 1.0})
     metrics.gauge("opsbook_worker_queue_depth", "Jobs waiting in the Redis queue.", collect=depth)
     metrics.gauge("opsbook_worker_last_job_timestamp_seconds", "When the last job finished.",
                   collect=lambda: {(): worker.last_job_at})
@@ -156,12 +167,14 @@ def main() -> None:
     router.add("GET", "/metrics", lambda _r: Response(200, metrics.exposition(), "text/plain; version=0.0.4"))
     consumer = threading.Thread(target=worker.loop, name="consumer", daemon=True)
     consumer.start()
-    log.info("worker consuming %r", QUEUE)
+    log.info("worker %s consuming %r (%s)", VERSION, QUEUE, RELEASE["notes"])
     stop_on_signal(STOP.set)
     threading.Thread(target=serve, args=(router, int(os.environ.get("PORT", "8001"))),
                      kwargs={"handle_signals": False}, daemon=True).start()
     STOP.wait()
-    log.info("worker stopped")
+    log.info("draining: taking no new jobs, finishing the one in hand")
+    consumer.join(timeout=30)
+    log.info("worker %s stopped%s", VERSION, "" if not consumer.is_alive() else " (a job was still running after 30 s)")
 
 
 if __name__ == "__main__":

@@ -93,9 +93,12 @@ def test_target_env_has_the_documented_variables_and_marks_secrets(tmp_path: Pat
                      sandbox_dir=tmp_path)
     for key in ("APP_URL", "WORKER_URL", "DATABASE_URL", "PGHOST", "PGPORT", "PGUSER", "PGPASSWORD", "PGDATABASE",
                 "REDIS_URL", "PROMETHEUS_URL", "ALERTMANAGER_URL", "NOTIFICATION_SINK_URL", "COMPOSE_PROJECT_NAME",
-                "COMPOSE_FILE", "COMPOSE", "APP_VERSION"):
+                "COMPOSE_FILE", "COMPOSE", "APP_VERSION", "APP_BLUE_URL", "APP_GREEN_URL", "PROXY_ADMIN_URL"):
         assert env[key], key
-    assert env["APP_URL"] == "http://127.0.0.1:21000"
+    # Users come through the proxy; each app slot and the proxy's admin side have their own port.
+    assert env["APP_URL"] == "http://127.0.0.1:21010"
+    assert env["APP_BLUE_URL"] == "http://127.0.0.1:21000" and env["APP_GREEN_URL"] == "http://127.0.0.1:21012"
+    assert env["PROXY_ADMIN_URL"] == "http://127.0.0.1:21011"
     assert env["COMPOSE_PROJECT_NAME"] == "demo"
     assert env["PGPORT"] == "21002" and env["SANDBOX_POSTGRES_PORT"] == "21002"
     # every variable whose value contains a credential is declared secret

@@ -8,6 +8,7 @@ import hmac
 import json
 import logging
 import os
+import random
 import re
 import threading
 import time
@@ -34,6 +35,14 @@ STATEMENT_TIMEOUT_MS = int(os.environ.get("DB_STATEMENT_TIMEOUT_MS", "5000"))
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 RELEASE = json.loads((Path(__file__).resolve().parent.parent / "release.json").read_text())
 VERSION = os.environ.get("APP_VERSION", RELEASE["version"])
+# Which slot behind the proxy this process is (blue or green): in /api/health, for deploys.
+SLOT = os.environ.get("APP_SLOT", "")
+# Where a release keeps its signed-up users: 2.0.0 renamed the table (its migration 0005).
+USERS_TABLE = RELEASE.get("users_table", "users")
+# A release may be slower than the others (the `slow` release: every API call waits this long).
+EXTRA_LATENCY = float(RELEASE.get("extra_latency_ms", 0)) / 1000
+# ... or fail a share of its requests (the `faulty` release).
+ERROR_RATIO = float(RELEASE.get("error_ratio", 0))
 
 metrics = Registry()
 REQUESTS = metrics.counter("opsbook_http_requests_total", "HTTP requests answered, by method, route and status.",
@@ -226,7 +235,8 @@ def check_health() -> tuple[bool, dict[str, Any]]:
 
 def health(_req: Request) -> Response:
     ok, checks = check_health()
-    return Response(200 if ok else 503, {"status": "ok" if ok else "unhealthy", "version": VERSION, "checks": checks})
+    return Response(200 if ok else 503, {"status": "ok" if ok else "unhealthy", "version": VERSION, "slot": SLOT,
+                                         "checks": checks})
 
 
 def version(_req: Request) -> Response:
@@ -284,6 +294,21 @@ def unless_blocked(route: str, handler: Handler) -> Handler:
         return handler(req)
 
     return checked
+
+
+def degraded(handler: Handler) -> Handler:
+    """The release's own faults before every API call: extra latency (the `slow` release), a
+    share of requests failing with 500 (`faulty`). Neither in a good release."""
+    if not EXTRA_LATENCY and not ERROR_RATIO:
+        return handler
+
+    def worse(req: Request) -> Response:
+        time.sleep(EXTRA_LATENCY)
+        if ERROR_RATIO and random.random() < ERROR_RATIO:
+            log.error("%s %s failed: internal error (release %s)", req.method, req.path, VERSION)
+            return Response(500, {"error": "internal error"})
+        return handler(req)
+    return worse
 
 
 def rate_limited(route: str, handler: Handler) -> Handler:
@@ -353,7 +378,7 @@ def signup(req: Request) -> Response:
     if not EMAIL.fullmatch(email):
         return Response(400, {"error": "body must be a JSON object with a valid email"})
     with DB.cursor("create_user") as cur:
-        cur.execute("INSERT INTO users (email) VALUES (%s) ON CONFLICT (email) DO NOTHING"
+        cur.execute(f"INSERT INTO {USERS_TABLE} (email) VALUES (%s) ON CONFLICT (email) DO NOTHING"
                     " RETURNING id, email, created_at", (email,))
         user = cur.fetchone()
     if user is None:
@@ -379,7 +404,7 @@ def push_job(kind: str, payload: Any, agent_id: Any = None) -> str:
 
 def admin_users(_req: Request) -> Response:
     with DB.cursor("admin_users") as cur:
-        cur.execute("SELECT id, email, created_at FROM users ORDER BY id DESC LIMIT 100")
+        cur.execute(f"SELECT id, email, created_at FROM {USERS_TABLE} ORDER BY id DESC LIMIT 100")
         return Response(200, {"users": cur.fetchall()})
 
 
@@ -387,7 +412,7 @@ def admin_delete_user(req: Request) -> Response:
     if not req.params["id"].isdigit():
         return Response(400, {"error": "user id must be a number"})
     with DB.cursor("admin_delete_user") as cur:
-        cur.execute("DELETE FROM users WHERE id = %s", (int(req.params["id"]),))
+        cur.execute(f"DELETE FROM {USERS_TABLE} WHERE id = %s", (int(req.params["id"]),))
         return Response(204 if cur.rowcount else 404, b"" if cur.rowcount else {"error": "no such user"})
 
 
@@ -466,7 +491,7 @@ def main() -> None:
 
     def api(method: str, route: str, handler: Handler, admin: bool = False) -> None:
         guarded = admin_only(route, handler) if admin else handler
-        router.add(method, route, unless_blocked(route, rate_limited(route, guarded)))
+        router.add(method, route, unless_blocked(route, rate_limited(route, degraded(guarded))))
 
     # Health and metrics are not rate limited: probes and scrapes must always get through.
     router.add("GET", "/api/health", health)
@@ -481,8 +506,8 @@ def main() -> None:
     api("GET", "/api/jobs/{id}", get_job)
     api("GET", "/api/admin/users", admin_users, admin=True)
     api("DELETE", "/api/admin/users/{id}", admin_delete_user, admin=True)
-    log.info("app %s starting (%s); rate limit %g/s per client, burst %g; statement timeout %d ms",
-             VERSION, RELEASE["notes"], LIMITER.rate, LIMITER.burst, STATEMENT_TIMEOUT_MS)
+    log.info("app %s starting in slot %s (%s); rate limit %g/s per client, burst %g; statement timeout %d ms",
+             VERSION, SLOT or "-", RELEASE["notes"], LIMITER.rate, LIMITER.burst, STATEMENT_TIMEOUT_MS)
     serve(router, int(os.environ.get("PORT", "8000")), observe=observe)
 
 

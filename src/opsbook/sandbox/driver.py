@@ -35,6 +35,7 @@ from opsbook.sandbox.monitoring import DerivedCopy, derive
 from opsbook.sandbox.progress import Progress, ProgressFactory, Task, no_progress
 from opsbook.sandbox.settings import (
     DEFAULT_APP_VERSION,
+    DEFAULT_WORKER_VERSION,
     DEFAULT_PROJECT,
     PORT_OFFSETS,
     SECRET_ENV_NAMES,
@@ -258,12 +259,21 @@ class Sandbox:
                 raise SandboxError(f"building {item.image} failed (`{command} build {item.service}`, exit {code}):\n"
                                    f"{_tail(chr(10).join(lines), 25)}")
 
-    def running_app_version(self) -> str | None:
+    def running_app_version(self, service: str = "app") -> str | None:
+        """The release a versioned service's container runs (its image tag), if it has one."""
         for container in project_containers(self.project):
-            if container["Config"]["Labels"].get("com.docker.compose.service") == "app":
+            if container["Config"]["Labels"].get("com.docker.compose.service") == service:
                 image = container["Config"].get("Image", "")
                 return image.rsplit(":", 1)[1] if ":" in image else None
         return None
+
+    def _versions(self, settings: SandboxSettings, *, keep_running: bool) -> dict[str, str]:
+        """The version variables of the versioned services: those running now (keep_running),
+        else the defaults."""
+        defaults = {"app": settings.app_version, "app-green": settings.app_version, "worker": DEFAULT_WORKER_VERSION}
+        versions = {service: (self.running_app_version(service) if keep_running else None) or default
+                    for service, default in defaults.items()}
+        return {VERSION_VARIABLES[service]: version for service, version in versions.items()}
 
     @property
     def notification_secrets_dir(self) -> Path:
@@ -280,7 +290,7 @@ class Sandbox:
             docker("rm", "-f", *retired, timeout=60)
 
     def _start(self, rep: Progress, settings: SandboxSettings, deadline: float) -> None:
-        version = self.running_app_version() or settings.app_version
+        versions = self._versions(settings, keep_running=True)
         self._remove_retired_services()
         self.derive_monitoring()
         with rep.task("start services") as task:
@@ -288,7 +298,7 @@ class Sandbox:
 
             def run_up() -> None:
                 try:
-                    result["done"] = self._compose("up", "-d", "--no-build", env={"APP_VERSION": version},
+                    result["done"] = self._compose("up", "-d", "--no-build", env=versions,
                                                    timeout=max(10.0, deadline - time.monotonic()), check=False)
                 except SandboxError as exc:
                     result["error"] = exc
@@ -423,13 +433,15 @@ class Sandbox:
                          if name in self._profile_services(FAULT_PROFILE) and s.container]
         if fault_clients:
             docker("rm", "-f", *fault_clients)
+        versions = self._versions(settings, keep_running=False)
         to_start = [name for name, spec in self.services().items()
                     if name not in self.one_shot_services() and (
                         not states.get(name, ServiceState(name, "missing", "")).state == "running"
-                        or (name == "app" and states[name].image.rsplit(":", 1)[-1] != settings.app_version))]
+                        or (name in VERSION_VARIABLES
+                            and states[name].image.rsplit(":", 1)[-1] != versions[VERSION_VARIABLES[name]]))]
         if to_start:
-            self._compose("up", "-d", "--no-build", "--no-deps", *to_start,
-                          env={"APP_VERSION": settings.app_version}, timeout=120)
+            self._compose("up", "-d", "--no-build", "--no-deps", *to_start, env=versions, timeout=120)
+        self._traffic_to_blue()
         # Alertmanager first: it reads monitoring/alertmanager afresh as it starts, and becomes
         # healthy while the data is reset.
         self._restart_alertmanager()
@@ -441,6 +453,18 @@ class Sandbox:
             self._reload(self.env()["PROMETHEUS_URL"])
         self.wait_healthy(timeout=60)
         self._write_active_faults([])
+
+    def _traffic_to_blue(self) -> None:
+        """The proxy's live slot back to blue (a deploy may have left green live)."""
+        container = self._container("proxy")
+        live = docker("exec", container, "slot", "live", timeout=30)
+        if live.returncode == 0 and live.stdout.strip() == "blue":
+            return
+        self._wait_services(["app"], timeout=60)
+        switched = docker("exec", container, "slot", "switch", "blue", timeout=90)
+        if switched.returncode != 0:
+            raise SandboxError(f"cannot switch the proxy back to the blue slot: "
+                               f"{_tail(switched.stderr or switched.stdout, 5)}")
 
     def _restart_alertmanager(self) -> None:
         """Start Alertmanager afresh, with an empty notification log (its storage is a tmpfs).
@@ -494,7 +518,9 @@ class Sandbox:
     def _reset_database(self) -> None:
         """Drop and rebuild the app schema from the migrations in one transaction, so the app
         never sees a half-built schema; end the sessions fault clients left behind."""
-        migrations = sorted((self.dir / "app" / "migrations").glob("*.sql"))
+        folder = self.dir / "app" / "migrations"
+        release = json.loads((self.dir / "app" / "releases" / f"{DEFAULT_APP_VERSION}.json").read_text())
+        migrations = [folder / f"{name}.sql" for name in release["migrations"]]
         script = [
             "\\set ON_ERROR_STOP on",
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
@@ -504,11 +530,14 @@ class Sandbox:
             "CREATE SCHEMA public AUTHORIZATION opsbook;",
             "CREATE EXTENSION pg_stat_statements SCHEMA public;",
             "SET ROLE opsbook;",
-            "CREATE TABLE schema_migrations (version text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now());",
+            "CREATE TABLE schema_migrations (version text PRIMARY KEY,"
+            " applied_at timestamptz NOT NULL DEFAULT now(), down_sql text);",
         ]
         for path in migrations:
             script.append(path.read_text(encoding="utf-8"))
-            script.append(f"INSERT INTO schema_migrations (version) VALUES ('{path.stem}');")
+            down = path.with_suffix(".down.sql")
+            undo = "NULL" if not down.exists() else "$undo$" + down.read_text(encoding="utf-8") + "$undo$"
+            script.append(f"INSERT INTO schema_migrations (version, down_sql) VALUES ('{path.stem}', {undo});")
         script += ["RESET ROLE;", "COMMIT;", "SELECT pg_stat_statements_reset();"]
         # The app, worker and traffic keep writing while the schema is dropped; PostgreSQL may
         # pick this transaction as a deadlock victim. It rolls back whole, so try again.
@@ -660,5 +689,8 @@ def _build_progress(line: str) -> str:
         return line.split(" : ", 1)[0] + ": " + line.split(" : ", 1)[-1][:60]
     return line[:90]
 
+
+# The versioned services and the compose variable that picks each one's release.
+VERSION_VARIABLES = {"app": "APP_VERSION", "app-green": "APP_GREEN_VERSION", "worker": "WORKER_VERSION"}
 
 __all__ = ["Sandbox", "ServiceState", "Fault", "DEFAULT_APP_VERSION", "PORT_OFFSETS"]

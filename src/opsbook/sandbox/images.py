@@ -10,7 +10,10 @@ from typing import Any, Callable, Mapping
 
 from opsbook.errors import SandboxError
 
-VERSION_VARIABLE = re.compile(r"\$\{APP_VERSION[^}]*\}")
+# A versioned image (`opsbook-sandbox/app:${APP_VERSION:-1.0.0}`) is built once per release of
+# its service: sandbox/<folder>/releases/<version>.json.
+VERSION_VARIABLE = re.compile(r"\$\{(APP_VERSION|WORKER_VERSION)[^}]*\}")
+RELEASE_FOLDERS = {"APP_VERSION": "app", "WORKER_VERSION": "worker"}
 
 
 @dataclass(frozen=True)
@@ -24,9 +27,9 @@ class ImageBuild:
     env: Mapping[str, str] = field(default_factory=dict)
 
 
-def app_versions(sandbox_dir: Path) -> list[str]:
-    """Releases the app can be built as: sandbox/app/releases/<version>.json."""
-    return sorted(p.stem for p in (sandbox_dir / "app" / "releases").glob("*.json"))
+def app_versions(sandbox_dir: Path, folder: str = "app") -> list[str]:
+    """Releases a service can be built as: sandbox/<folder>/releases/<version>.json."""
+    return sorted(p.stem for p in (sandbox_dir / folder / "releases").glob("*.json"))
 
 
 def _dockerfile_facts(dockerfile: Path, context: Path, variables: Mapping[str, str]) -> tuple[str, list[Path]]:
@@ -54,7 +57,6 @@ def _dockerfile_facts(dockerfile: Path, context: Path, variables: Mapping[str, s
 def build_plan(compose: Mapping[str, Any], sandbox_dir: Path) -> list[ImageBuild]:
     """Every distinct image of compose.yaml (each app release separately), parents first."""
     plans: dict[str, ImageBuild] = {}
-    versions = app_versions(sandbox_dir)
     for service, spec in (compose.get("services") or {}).items():
         build = spec.get("build")
         image = spec.get("image")
@@ -64,8 +66,12 @@ def build_plan(compose: Mapping[str, Any], sandbox_dir: Path) -> list[ImageBuild
             build = {"context": build}
         context = (sandbox_dir / build.get("context", ".")).resolve()
         dockerfile = context / build.get("dockerfile", "Dockerfile")
-        variants = [(image, {})] if not VERSION_VARIABLE.search(image) else [
-            (VERSION_VARIABLE.sub(v, image), {"APP_VERSION": v}) for v in versions]
+        versioned = VERSION_VARIABLE.search(image)
+        variants: list[tuple[str, dict[str, str]]] = [(image, {})]
+        if versioned:
+            variable = versioned.group(1)
+            variants = [(VERSION_VARIABLE.sub(v, image), {variable: v})
+                        for v in app_versions(sandbox_dir, RELEASE_FOLDERS[variable])]
         for tag, env in variants:
             if tag in plans:
                 continue

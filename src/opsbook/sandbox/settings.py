@@ -15,6 +15,7 @@ from opsbook.text import write_atomically
 
 DEFAULT_PROJECT = "opsbook"
 DEFAULT_APP_VERSION = "1.0.0"
+DEFAULT_WORKER_VERSION = "1.0.0"
 
 # Published port of each service = port base + offset. A block of PORT_BLOCK ports per project.
 PORT_OFFSETS: dict[str, int] = {
@@ -28,6 +29,9 @@ PORT_OFFSETS: dict[str, int] = {
     "postgres-exporter": 7,
     "redis-exporter": 8,
     "node-exporter": 9,
+    "proxy": 10,
+    "proxy-admin": 11,
+    "app-green": 12,
 }
 PORT_BLOCK = 20
 # Bases below the Linux ephemeral range (32768+), so outgoing connections never take them.
@@ -110,7 +114,10 @@ class SandboxSettings:
 
     def compose_variables(self) -> dict[str, str]:
         """The variables compose.yaml interpolates (what the env file holds)."""
-        values = {"COMPOSE_PROJECT_NAME": self.project, "APP_VERSION": self.app_version}
+        # Both app slots start on the same release; a deploy or a rollback sets one of them for
+        # one compose command (APP_GREEN_VERSION=1.1.0 $COMPOSE up -d app-green).
+        values = {"COMPOSE_PROJECT_NAME": self.project, "APP_VERSION": self.app_version,
+                  "APP_GREEN_VERSION": self.app_version, "WORKER_VERSION": DEFAULT_WORKER_VERSION}
         values.update({port_variable(name): str(port) for name, port in self.ports.items()})
         values.update(self.secrets)
         values.update(self.extra)
@@ -157,7 +164,7 @@ class SandboxSettings:
         project = values.pop("COMPOSE_PROJECT_NAME")
         app_version = values.pop("APP_VERSION", DEFAULT_APP_VERSION) or DEFAULT_APP_VERSION
         found_secrets = {k: values.pop(k) for k in SECRET_KEYS if values.get(k)}
-        for key in OBSOLETE_KEYS:
+        for key in (*OBSOLETE_KEYS, "APP_GREEN_VERSION", "WORKER_VERSION"):  # those two: compose_variables
             values.pop(key, None)
         return cls(project=project, ports=ports, secrets=found_secrets, app_version=app_version, extra=values)
 
@@ -221,7 +228,11 @@ def target_env(settings: SandboxSettings, *, compose_file: Path, compose_command
         "COMPOSE": compose_command,
         "OPSBOOK_SANDBOX_DIR": str(sandbox_dir),
         "OPSBOOK_DEFAULT_APP_VERSION": DEFAULT_APP_VERSION,
-        "APP_URL": f"http://{host}:{p['app']}",
+        # The front door (the proxy), as users reach it; each slot directly, for deploys.
+        "APP_URL": f"http://{host}:{p['proxy']}",
+        "APP_BLUE_URL": f"http://{host}:{p['app']}",
+        "APP_GREEN_URL": f"http://{host}:{p['app-green']}",
+        "PROXY_ADMIN_URL": f"http://{host}:{p['proxy-admin']}",
         "WORKER_URL": f"http://{host}:{p['worker']}",
         "PROMETHEUS_URL": f"http://{host}:{p['prometheus']}",
         "ALERTMANAGER_URL": f"http://{host}:{p['alertmanager']}",
