@@ -65,3 +65,17 @@ def test_quick_start_of_a_site_without_an_incident_guide_does_not_link_one(runbo
 def test_runbooks_and_area_index(runbooks, ctx, golden):
     golden("runbooks.md", render.runbooks_page(runbooks, ctx))
     golden("area-incidents.md", render.area_page("incidents", runbooks, ctx))
+
+
+def test_the_quick_start_page_puts_the_emergency_rollback_first(ctx):
+    """The real library's emergency rollback (tagged `emergency`) comes before anything else."""
+    from pathlib import Path
+
+    from opsbook.runbook.discover import find_runbooks
+
+    library = find_runbooks(Path(__file__).resolve().parents[2] / "runbooks").runbooks
+    assert any("emergency" in rb.tags for rb in library)
+    body = render.quick_start_page(library, ctx).split("# Incident quick start\n", 1)[1]
+    first = body.lstrip().splitlines()[0]
+    assert first.startswith("**First, if it started with a change: [Emergency rollback](")
+    assert body.index("opsbook run deployment/emergency-rollback --target production") < body.index("1. ")

@@ -41,6 +41,7 @@ from opsbook.verify.status import (
 ALERTS_PAGE = "alerts/index.md"
 SERVICES_PAGE = "services/index.md"
 QUICK_START_PAGE = "quick-start/index.md"
+EMERGENCY_TAG = "emergency"  # runbooks listed first on the quick-start page
 RUNBOOKS_PAGE = "runbooks/index.md"
 TAGS_PAGE = "tags/index.md"
 
@@ -601,6 +602,12 @@ def quick_start_page(runbooks: Sequence[Runbook], ctx: RenderContext, incident_g
     site's incident response guide (e.g. INCIDENT_GUIDE_PAGE), linked when the site has one."""
     page = QUICK_START_PAGE
     out = [front_matter({"title": "Incident quick start"}), "# Incident quick start\n"]
+    # Runbooks tagged `emergency` (the emergency rollback) come before everything else: when a
+    # deploy just went out, going back is faster than any diagnosis.
+    for rb in sorted((rb for rb in runbooks if EMERGENCY_TAG in rb.tags), key=_severity_key):
+        out.append(f"**First, if it started with a change: {_runbook_link(page, rb)}** {_last_verified(rb, ctx)}"
+                   + (f"<br>{inline(rb.summary)}" if rb.summary else "") + "\n")
+        out.append(f"```bash\nopsbook run {rb.id} --target production\n```\n")
     items = [
         f"""**See what is firing: `opsbook alerts`.** It lists the alerts firing now on the target, each
     with the runbook that answers it. Step through that runbook from a terminal instead of pasting
