@@ -1,11 +1,11 @@
 """Where steps run: the sandbox (default, no configuration) or a configured target.
 
 Targets other than the sandbox are declared in `opsbook.toml` or `[tool.opsbook.targets]`
-in pyproject.toml:
+in pyproject.toml (docs/targets.md):
 
     [targets.staging]            # ([tool.opsbook.targets.staging] in pyproject.toml)
-    confirm = true               # ask for the target name before the first step
-    env_file = ".env.staging"    # KEY=value lines, never committed
+    confirm = true               # ask for the target name before the first step (the default)
+    env_file = ".env.staging"    # KEY=value lines, never committed; documented by .env.staging.example
     secrets = ["DATABASE_URL", "API_TOKEN"]
     pass_env = ["KUBECONFIG"]    # copied from your environment when set
     [targets.staging.env]
@@ -21,9 +21,15 @@ from pathlib import Path
 from typing import Any
 
 from opsbook.errors import SandboxError, UsageError
-from opsbook.project import project_settings
+from opsbook.project import project_settings, settings_source
 
 SANDBOX = "sandbox"
+EXAMPLE_SUFFIX = ".example"
+"""`.env.staging.example` documents the variables of `.env.staging`: committed, no real values."""
+
+TARGET_KEYS = {"confirm": bool, "env_file": str, "secrets": list, "pass_env": list, "env": dict}
+"""The keys of a [targets.NAME] table and their TOML types. A misspelt key (`secret = [...]`) is an
+error, not ignored: ignored, it would leave the values it meant to mask unmasked."""
 
 
 @dataclass(frozen=True)
@@ -76,23 +82,56 @@ def load_target(name: str, root: Path, project: str | None = None) -> Target:
     config = target_config(root)
     if name not in config:
         known = ", ".join(sorted([SANDBOX, *config]))
-        raise UsageError(f"unknown target `{name}` (known: {known}); declare it in opsbook.toml under [targets.{name}]")
-    spec = config[name]
+        raise UsageError(f"unknown target `{name}` (known: {known}); declare it in opsbook.toml under [targets.{name}]"
+                         " (see docs/targets.md)")
+    spec = _checked_spec(name, config[name], settings_source(root))
     env: dict[str, str] = {}
-    if spec.get("env_file"):
-        env.update(read_env_file(root / spec["env_file"]))
+    env_file = Path(root) / Path(spec["env_file"]).expanduser() if spec.get("env_file") else None
+    if env_file is not None:
+        env.update(read_env_file(env_file, target=name))
     env.update({k: str(v) for k, v in (spec.get("env") or {}).items()})
     for key in spec.get("pass_env") or []:
         if key in os.environ:
             env[key] = os.environ[key]
+    warning = undocumented_gap(env_file, env) if env_file is not None else ""
     return Target(name=name, env=env, secret_names=frozenset(spec.get("secrets") or []),
-                  confirm=bool(spec.get("confirm", True)), sandbox=False)
+                  confirm=bool(spec.get("confirm", True)), sandbox=False, warning=warning)
 
 
-def read_env_file(path: Path) -> dict[str, str]:
+def _checked_spec(name: str, spec: object, source: str) -> dict[str, Any]:
+    where = f"{source} [targets.{name}]"
+    if not isinstance(spec, dict):
+        raise UsageError(f"{where} must be a table (confirm, env_file, secrets, pass_env, env)")
+    for key, value in spec.items():
+        kind = TARGET_KEYS.get(key)
+        if kind is None:
+            raise UsageError(f"{where}: unknown key `{key}` (known: {', '.join(TARGET_KEYS)})")
+        if not isinstance(value, kind):
+            raise UsageError(f"{where}: `{key}` must be a {_toml_kind(kind)}, not {value!r}")
+        if isinstance(value, list) and not all(isinstance(item, str) for item in value):
+            raise UsageError(f"{where}: `{key}` must be a list of variable names, not {value!r}")
+    return spec
+
+
+def _toml_kind(kind: type) -> str:
+    return {bool: "boolean (true or false)", str: "string", list: "list of strings", dict: "table"}[kind]
+
+
+def example_path(env_file: Path) -> Path:
+    """The committed example of an env file: `.env.staging` → `.env.staging.example`."""
+    return env_file.with_name(env_file.name + EXAMPLE_SUFFIX)
+
+
+def read_env_file(path: Path, *, target: str | None = None) -> dict[str, str]:
     """KEY=value lines (optionally `export KEY=value`, quoted values); # comments."""
     if not path.is_file():
-        raise UsageError(f"env file {path} does not exist; create it (it is never committed)")
+        whose = f" of target {target}" if target else ""
+        example = example_path(path)
+        if example.is_file():
+            how = f"copy {example.name} to {path.name} (`cp {example} {path}`) and fill in its values"
+        else:
+            how = "create it with a KEY=value line for each variable the runbooks read"
+        raise UsageError(f"env file {path}{whose} does not exist: {how}; it holds credentials, never commit it")
     env: dict[str, str] = {}
     for number, raw in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
         line = raw.strip()
@@ -108,3 +147,20 @@ def read_env_file(path: Path) -> dict[str, str]:
             value = value[1:-1]
         env[key.strip()] = value
     return env
+
+
+def undocumented_gap(path: Path, env: dict[str, str]) -> str:
+    """A warning naming the variables the env file's example lists (uncommented) that the env
+    file lacks or leaves empty; "" when none is missing or there is no example."""
+    example = example_path(path)
+    if not example.is_file():
+        return ""
+    try:
+        wanted = read_env_file(example)
+    except UsageError:
+        return ""  # a broken example is the example's problem, not this run's
+    missing = [key for key in wanted if not env.get(key)]
+    if not missing:
+        return ""
+    return (f"{path.name} lacks {', '.join(missing)}, which {example.name} lists: "
+            "steps that read them will fail")
