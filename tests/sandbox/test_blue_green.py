@@ -5,6 +5,7 @@ health check. What users saw is the traffic generator's own count of answers."""
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import time
 import urllib.error
@@ -60,10 +61,12 @@ def start_green(env: dict[str, str], version: str) -> None:
         f"app-green never answered as {version}"
 
 
-@pytest.fixture()
-def proxy_env(sandbox: Sandbox, shell_env: dict[str, str]) -> Iterator[dict[str, str]]:
-    yield shell_env
-    sandbox.reset()  # blue live on the default release, green back on it too
+@pytest.fixture(scope="module")
+def proxy_env(sandbox: Sandbox) -> Iterator[dict[str, str]]:
+    """Each test leaves blue live; the green slot is put back on the default release (and every
+    other trace removed) by one reset after the module."""
+    yield {**os.environ, **sandbox.env()}
+    sandbox.reset()
 
 
 def test_traffic_moves_to_a_new_release_and_back_and_no_user_request_fails(

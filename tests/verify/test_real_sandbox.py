@@ -30,8 +30,10 @@ BREAKS = [
      "diagnosis did not detect scenario 'worker-stuck': step 'confirm-backlog'"),
     ("incidents/worker-queue-backed-up", '  $COMPOSE up -d --no-deps worker\n', "  true\n",
      "step 'restart-worker'"),
-    ("deployment/deploy", '= "ok $VERSION" ]', '= "ok 9.9.9" ]',
-     "[good-version] step 'post-deploy-verify'"),
+    # The worker deploy with its drain removed: one short case (the deploy's four would cost
+    # minutes), and a remediation that does nothing must fail.
+    ("deployment/worker-deploy", "$COMPOSE stop -t 30 worker\n", "true\n",
+     "[new-release] step 'drain-and-stop'"),
     ("database/backup-restore", "scripts/backup-database.sh -d", "scripts/backup-db.sh -d",
      "step 'back-up'"),
 ]
