@@ -43,7 +43,7 @@ if [ -z "$closed" ] && [ -f "$file" ]; then
     line=${line%%#*}
     [ -n "${line// }" ] || continue
     read -r start end reason <<<"$line"
-    from=$(date -d "$start" +%s 2>/dev/null) && to=$(date -d "${end:-}" +%s 2>/dev/null) || {
+    from=$(date -d "$start" +%s 2>/dev/null) && [ -n "${end:-}" ] && to=$(date -d "$end" +%s 2>/dev/null) || {
       echo "deploy-window: $file:$number: expected START END REASON with times date can read" >&2; exit 2; }
     if [ "$now" -ge "$from" ] && [ "$now" -lt "$to" ]; then
       closed="freeze window $start to $end: ${reason:-no reason given} ($file:$number; now $stamp)"
@@ -53,7 +53,7 @@ if [ -z "$closed" ] && [ -f "$file" ]; then
 fi
 
 if [ -z "$closed" ]; then
-  echo "deploy window: open ($stamp)"
+  echo "deploy window: open ($stamp)${override:+; override given, not needed: $override}"
 elif [ -n "$override" ]; then
   echo "deploy window: closed ($closed), overridden: $override"
 else

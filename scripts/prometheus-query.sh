@@ -21,8 +21,9 @@ if [ "$(jq -r '.status' <<<"$answer" 2>/dev/null)" != success ]; then
   echo "Prometheus refused the query: $(jq -r '.error // .' <<<"$answer" 2>/dev/null || echo "$answer")" >&2
   exit 3
 fi
-jq -r '.data.result
-  | if length == 0 then "none"
+jq -r '.data as $d | $d.result
+  | if $d.resultType == "scalar" or $d.resultType == "string" then .[1]
+    elif length == 0 then "none"
     elif length == 1 and (.[0].metric | length) == 0 then .[0].value[1]
     else map((.metric | to_entries | map("\(.key)=\"\(.value)\"") | join(",") | "{\(.)}") + " " + .value[1]) | sort | .[]
     end' <<<"$answer"

@@ -1,6 +1,7 @@
 #!/bin/sh
 # Render the config with the live slot recorded in /var/lib/proxy/live (blue when none is),
-# then run haproxy in the foreground (master-worker: SIGUSR2 reloads).
+# then run haproxy in the foreground. (No reloads: a reload would render the slot recorded at
+# start; `slot switch` changes haproxy at run time and records the new live slot here.)
 set -eu
 live=$(cat /var/lib/proxy/live 2>/dev/null || echo blue)
 case "$live" in blue|green) ;; *) echo "proxy: unknown live slot '$live' in /var/lib/proxy/live; using blue" >&2; live=blue ;; esac

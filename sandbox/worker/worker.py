@@ -165,16 +165,17 @@ def main() -> None:
     router = Router()
     router.add("GET", "/health", health)
     router.add("GET", "/metrics", lambda _r: Response(200, metrics.exposition(), "text/plain; version=0.0.4"))
+    # The stop signal is handled before the first job is taken: a stop never kills a job half done.
+    stop_on_signal(STOP.set)
     consumer = threading.Thread(target=worker.loop, name="consumer", daemon=True)
     consumer.start()
     log.info("worker %s consuming %r (%s)", VERSION, QUEUE, RELEASE["notes"])
-    stop_on_signal(STOP.set)
     threading.Thread(target=serve, args=(router, int(os.environ.get("PORT", "8001"))),
                      kwargs={"handle_signals": False}, daemon=True).start()
     STOP.wait()
     log.info("draining: taking no new jobs, finishing the one in hand")
-    consumer.join(timeout=30)
-    log.info("worker %s stopped%s", VERSION, "" if not consumer.is_alive() else " (a job was still running after 30 s)")
+    consumer.join(timeout=12)  # compose gives it 15 s (stop_grace_period) before it kills
+    log.info("worker %s stopped%s", VERSION, "" if not consumer.is_alive() else " (a job was still running after 12 s)")
 
 
 if __name__ == "__main__":

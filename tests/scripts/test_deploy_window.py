@@ -66,3 +66,15 @@ def test_bad_input_is_a_usage_error_naming_the_file_and_line(tmp_path: Path) -> 
     assert done.returncode == 2 and f"{freeze}:1: expected START END REASON" in done.stderr
     bad_time = window("-t", "not a time", "-f", "/dev/null")
     assert bad_time.returncode == 2 and "cannot read the time 'not a time'" in bad_time.stderr
+
+
+def test_a_freeze_window_without_an_end_is_an_error_not_ignored(tmp_path: Path) -> None:
+    freeze = tmp_path / "freeze.txt"
+    freeze.write_text("2026-12-24T00:00Z\n")
+    done = window("-t", "2026-12-02T10:00Z", "-f", str(freeze))
+    assert done.returncode == 2 and f"{freeze}:1: expected START END REASON" in done.stderr
+
+
+def test_an_override_given_while_the_window_is_open_is_still_recorded() -> None:
+    done = window("-t", "2026-12-02T10:00Z", "-f", "/dev/null", "-o", "INC-7")
+    assert done.returncode == 0 and "override given, not needed: INC-7" in done.stdout

@@ -7,6 +7,8 @@ plan, or revert those a newer release applied (a migration rollback).
     python3 -m opsbook_app.migrate down     revert, newest first and in one transaction, every applied
                                             migration this release does not ship (exit 3, changing
                                             nothing, when one of them is irreversible)
+    python3 -m opsbook_app.migrate check    can this release run on the database as it is: are the
+                                            tables it needs there (exit 1, naming those missing)
 
 A release ships the migrations listed in its release.json (`migrations`). A migration's undo is
 migrations/NNNN_name.down.sql; applying stores it in schema_migrations.down_sql, so an older
@@ -34,10 +36,13 @@ MIGRATIONS = ROOT / "migrations"
 IRREVERSIBLE = 3
 
 
+def release() -> dict[str, Any]:
+    return dict(json.loads((ROOT / "release.json").read_text()))
+
+
 def shipped() -> list[str]:
     """This release's migrations, oldest first."""
-    release = json.loads((ROOT / "release.json").read_text())
-    return list(release["migrations"])
+    return list(release()["migrations"])
 
 
 def connect(deadline: float) -> Any:
@@ -108,10 +113,24 @@ def down(cur: Any) -> int:
     return 0
 
 
+def check(cur: Any) -> int:
+    """The release's own health check's schema part, without starting the release."""
+    needed = list(release()["requires_tables"])
+    cur.execute("SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename = ANY(%s)", (needed,))
+    present = {row[0] for row in cur.fetchall()}
+    missing = [name for name in needed if name not in present]
+    version = release()["version"]
+    if missing:
+        print(f"{version} cannot run on this schema: missing tables: {', '.join(missing)}")
+        return 1
+    print(f"{version} can run on this schema")
+    return 0
+
+
 def main(argv: list[str]) -> int:
     setup_logging("migrate")
     command = argv[0] if argv else "up"
-    actions = {"up": up, "plan": plan, "down": down}
+    actions = {"up": up, "plan": plan, "down": down, "check": check}
     if command not in actions:
         print(f"usage: python3 -m opsbook_app.migrate [{'|'.join(actions)}]", file=sys.stderr)
         return 2
@@ -121,6 +140,9 @@ def main(argv: list[str]) -> int:
     try:
         with conn, conn.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(4242)")
+            # A migration waiting on a table's lock holds every query behind it: give up instead.
+            cur.execute("SET LOCAL lock_timeout = '5s'")
+            cur.execute("SET LOCAL statement_timeout = '60s'")
             status = actions[command](cur)
             if status:
                 conn.rollback()

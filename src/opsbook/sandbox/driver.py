@@ -439,9 +439,12 @@ class Sandbox:
                         not states.get(name, ServiceState(name, "missing", "")).state == "running"
                         or (name in VERSION_VARIABLES
                             and states[name].image.rsplit(":", 1)[-1] != versions[VERSION_VARIABLES[name]]))]
-        if to_start:
-            self._compose("up", "-d", "--no-build", "--no-deps", *to_start, env=versions, timeout=120)
-        self._traffic_to_blue()
+        # The green slot last: it may be the live one now, and is replaced only once traffic is
+        # back on blue (which can pass its health check only on the default release's schema).
+        standby = [name for name in to_start if name == "app-green"]
+        others = [name for name in to_start if name not in standby]
+        if others:
+            self._compose("up", "-d", "--no-build", "--no-deps", *others, env=versions, timeout=120)
         # Alertmanager first: it reads monitoring/alertmanager afresh as it starts, and becomes
         # healthy while the data is reset.
         self._restart_alertmanager()
@@ -449,22 +452,27 @@ class Sandbox:
         self._reset_database()
         self._exec("redis", ["redis-cli", "--no-auth-warning", "FLUSHALL"])
         self._exec("worker", ["sh", "-c", "rm -rf /var/spool/opsbook/* /var/spool/opsbook/.[!.]* 2>/dev/null; true"])
+        self._traffic_to_blue()
+        if standby:
+            self._compose("up", "-d", "--no-build", "--no-deps", *standby, env=versions, timeout=120)
         if self._derived_copy_changed():
             self._reload(self.env()["PROMETHEUS_URL"])
         self.wait_healthy(timeout=60)
         self._write_active_faults([])
 
     def _traffic_to_blue(self) -> None:
-        """The proxy's live slot back to blue (a deploy may have left green live)."""
+        """The proxy's live slot back to blue (a deploy may have left green live, or a switch
+        half done: `slot live` then fails, and the switch finishes it)."""
         container = self._container("proxy")
         live = docker("exec", container, "slot", "live", timeout=30)
-        if live.returncode == 0 and live.stdout.strip() == "blue":
-            return
-        self._wait_services(["app"], timeout=60)
-        switched = docker("exec", container, "slot", "switch", "blue", timeout=90)
-        if switched.returncode != 0:
-            raise SandboxError(f"cannot switch the proxy back to the blue slot: "
-                               f"{_tail(switched.stderr or switched.stdout, 5)}")
+        if live.returncode != 0 or live.stdout.strip() != "blue":
+            self._wait_services(["app"], timeout=60)
+            switched = docker("exec", container, "slot", "switch", "blue", timeout=90)
+            if switched.returncode != 0:
+                raise SandboxError(f"cannot switch the proxy back to the blue slot: "
+                                   f"{_tail(switched.stderr or switched.stdout, 5)}")
+        # A clean start: no switch history (the emergency rollback reads it).
+        docker("exec", container, "rm", "-f", "/var/lib/proxy/history", timeout=30)
 
     def _restart_alertmanager(self) -> None:
         """Start Alertmanager afresh, with an empty notification log (its storage is a tmpfs).
