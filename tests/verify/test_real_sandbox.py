@@ -33,7 +33,7 @@ BREAKS = [
     # The worker deploy with its drain removed: one short case (the deploy's four would cost
     # minutes), and a remediation that does nothing must fail.
     ("deployment/worker-deploy", "$COMPOSE stop -t 30 worker\n", "true\n",
-     "[new-release] step 'drain-and-stop'"),
+     "step 'drain-and-stop'"),
     ("database/backup-restore", "scripts/backup-database.sh -d", "scripts/backup-db.sh -d",
      "step 'back-up'"),
 ]
