@@ -396,12 +396,28 @@ class Sandbox:
         deadline = time.monotonic() + timeout
         while True:
             waiting = self._not_ready(self.status())
-            if not waiting:
+            if not waiting and self._proxy_serving():
                 return
             if time.monotonic() > deadline:
+                if not waiting:
+                    raise SandboxError(f"every container is healthy, but the proxy does not serve the app yet "
+                                       f"({self.env().get('APP_URL', '')}/api/version): see `opsbook sandbox logs proxy`")
                 raise SandboxError("not healthy: " + ", ".join(f"{s.service} ({s.state} {s.health})" for s in waiting)
                                    + self._describe(waiting))
             time.sleep(0.5)
+
+    def _proxy_serving(self) -> bool:
+        """Users are served: the proxy sends API requests to a slot (a container can be healthy a
+        second or two before the proxy's own checks see it up again)."""
+        try:
+            base = self.env()["APP_URL"]
+            for path in ("/api/version", "/api/health"):  # the checked backend, and the health one
+                with urllib.request.urlopen(base + path, timeout=3) as response:
+                    if response.status != 200:
+                        return False
+            return True
+        except (OSError, KeyError, SandboxError, ValueError):
+            return False
 
     # ------------------------------------------------------------------ down / reset
     def down(self) -> None:
