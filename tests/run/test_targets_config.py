@@ -8,14 +8,12 @@ runbook on a real second compose project.
 
 from __future__ import annotations
 
-import base64
 import re
 import secrets
 import shutil
 import subprocess
 import tomllib
 from pathlib import Path
-from urllib.parse import quote
 
 import pexpect
 import pytest
@@ -25,6 +23,7 @@ from opsbook.run.targets import example_path, load_target, read_env_file
 from opsbook.sandbox.settings import SECRET_ENV_NAMES, SandboxSettings, target_env
 from tests.support import REPO
 from tests.support.project import Project, events, finished
+from tests.support.secrets import TerminalLog, assert_nowhere
 
 SHIPPED = ("staging", "production")
 PLACEHOLDER = re.compile(r"CHANGE-ME[A-Za-z0-9-]*")
@@ -226,7 +225,7 @@ def test_staging_at_a_terminal_wants_its_name_typed_and_again_for_a_destructive_
     rec = project.record("c")
     confirmed = spawn(project, "run", name, "--target", "staging", "--yes", "--record-dir", str(rec))
     terminal: list[str] = []
-    confirmed.logfile_read = _Collect(terminal)
+    confirmed.logfile_read = TerminalLog(terminal)
     confirmed.expect("Type the target name \\(staging\\)")
     confirmed.sendline("staging")
     confirmed.expect("Step change is destructive")
@@ -241,20 +240,5 @@ def test_staging_at_a_terminal_wants_its_name_typed_and_again_for_a_destructive_
     texts = {"terminal": "".join(terminal)}
     for record in (project.record("b"), rec):
         texts.update({str(p): p.read_text() for p in record.rglob("*") if p.is_file()})
-    for secret in values.values():
-        forms = {secret, base64.b64encode(secret.encode()).decode(), quote(secret, safe="")}
-        for where, text in texts.items():
-            assert not any(form in text for form in forms), f"a secret of .env.staging is in {where}"
+    assert_nowhere(values, texts)
 
-
-class _Collect:
-    """pexpect's logfile_read: keeps what the terminal showed."""
-
-    def __init__(self, into: list[str]) -> None:
-        self.into = into
-
-    def write(self, data: str) -> None:
-        self.into.append(data)
-
-    def flush(self) -> None:
-        pass

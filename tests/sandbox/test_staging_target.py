@@ -15,7 +15,6 @@ terminal showed and in every file of every record.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import shutil
@@ -26,7 +25,6 @@ import tomllib
 import urllib.request
 from pathlib import Path
 from typing import Iterator
-from urllib.parse import quote
 
 import pexpect
 import pytest
@@ -36,6 +34,7 @@ from opsbook.runbook.discover import load_runbook
 from opsbook.sandbox import Sandbox
 from tests.support.project import events, finished
 from tests.support.runbooks import HEADER
+from tests.support.secrets import TerminalLog, assert_nowhere
 
 pytestmark = pytest.mark.sandbox
 ROOT = Path(__file__).resolve().parents[2]
@@ -87,7 +86,7 @@ class Staging:
         """`opsbook run` at a terminal (a pty)."""
         child = pexpect.spawn(OPSBOOK[0], [*OPSBOOK[1:], "run", *args], cwd=str(self.root), env=self.process_env(),
                               encoding="utf-8", timeout=300, dimensions=(50, 200))
-        child.logfile_read = _Collect(self.terminal)
+        child.logfile_read = TerminalLog(self.terminal)
         return child
 
 
@@ -244,20 +243,5 @@ def test_no_secret_of_the_env_file_in_any_record_or_on_the_terminal(staging: Sta
     assert {p.name for p in files} >= {"transcript.md", "events.jsonl", "executed.ipynb"}
     texts = {str(p): p.read_text(errors="replace") for p in files}
     texts["the terminal"] = "".join(staging.terminal)
-    for name, value in secrets.items():
-        forms = {value, base64.b64encode(value.encode()).decode(), quote(value, safe="")}
-        for where, text in texts.items():
-            assert not any(form in text for form in forms), f"{name} of .env.staging is in {where}"
+    assert_nowhere(secrets, texts)
 
-
-class _Collect:
-    """pexpect's logfile_read: keeps what the terminal showed."""
-
-    def __init__(self, into: list[str]) -> None:
-        self.into = into
-
-    def write(self, data: str) -> None:
-        self.into.append(data)
-
-    def flush(self) -> None:
-        pass
