@@ -47,6 +47,14 @@ def test_prompts_and_comment_only_steps_and_no_steps_are_warned_about(tmp_path: 
     assert any("no steps" in w for w in warnings_of(empty))
 
 
+def test_an_invalid_escape_in_an_option_is_warned_about_with_its_line(tmp_path: Path) -> None:
+    path = runbook(tmp_path / "esc.md", '\n```bash name="pool" output="^pool \\w+: \\d"\necho pool a: 1\n```\n\n'
+                   '```bash name="fine" output="^ok \\\\d+\\n"\necho ok 1\n```\n')
+    found = lint_warnings(path.read_text(encoding="utf-8"), load_runbook(path))
+    assert [(w.line, w.message) for w in found] == [(12, "`\\w` in a quoted option is not a valid escape")]
+    assert "\\\\w" in found[0].hint
+
+
 def test_a_myst_notebook_is_named_as_such(tmp_path: Path) -> None:
     path = runbook(tmp_path / "myst.md", "\n```{code-cell} bash\necho hi\n```\n")
     found = warnings_of(path)

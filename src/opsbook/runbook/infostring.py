@@ -16,6 +16,7 @@ from __future__ import annotations
 import ast
 import json
 import re
+import warnings
 from typing import Any
 
 JUPYTEXT_LANGUAGES = frozenset({
@@ -99,8 +100,16 @@ def _value(text: str, lenient: bool = False) -> Any:
     except json.JSONDecodeError:
         pass
     if not lenient:
-        return ast.literal_eval(text)
+        return _literal(text)
     try:
-        return ast.literal_eval(text)
+        return _literal(text)
     except (ValueError, SyntaxError):
         return {UNREADABLE: text}
+
+
+def _literal(text: str) -> Any:
+    """A Python literal, read without printing Python's warnings (`"\\w"` in a quoted value is
+    an invalid escape: `opsbook lint` says so, with the line, instead of a DeprecationWarning)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ast.literal_eval(text)

@@ -32,7 +32,8 @@ TARGET_VARIABLES = frozenset({
     "ALERTMANAGER_URL", "APP_ADMIN_TOKEN", "APP_API_TOKEN", "APP_BLUE_URL", "APP_DB_PASSWORD", "APP_GREEN_URL",
     "APP_GREEN_VERSION", "APP_URL", "APP_VERSION", "COMPOSE", "COMPOSE_FILE", "COMPOSE_PROJECT_NAME", "DATABASE_ADMIN_URL",
     "DATABASE_URL", "NODE_EXPORTER_URL", "NOTIFICATION_SINK_URL", "OPSBOOK_DEFAULT_APP_VERSION",
-    "OPSBOOK_SANDBOX_DIR", "PAGER_TOKEN", "PGDATABASE", "PGHOST", "PGPASSWORD", "PGPORT", "PGUSER",
+    "OPSBOOK_SANDBOX_DIR", "PAGER_TOKEN", "PGBOUNCER_ADMIN_URL", "PGBOUNCER_EXPORTER_URL", "PGBOUNCER_URL", "PGDATABASE",
+    "PGHOST", "PGPASSWORD", "PGPORT", "PGUSER",
     "POSTGRES_EXPORTER_URL", "POSTGRES_PASSWORD", "PROMETHEUS_URL", "PROXY_ADMIN_URL", "REDISCLI_AUTH",
     "REDIS_EXPORTER_URL", "REDIS_PASSWORD", "REDIS_URL", "SLACK_WEBHOOK_TOKEN", "SLACK_WEBHOOK_URL",
     "SMTP_AUTH_PASSWORD", "WORKER_URL", "WORKER_VERSION",
@@ -66,6 +67,7 @@ def lint_warnings(text: str, runbook: Runbook) -> list[FormatProblem]:
     fences = scan_fences(lines, 0)
     for fence in fences:
         if fence.line in step_lines:
+            warnings.extend(_invalid_escapes(fence.info, fence.line, path))
             continue
         language = fence.language.lower()
         if not language and fence.info.startswith("{code-cell"):
@@ -92,6 +94,20 @@ def lint_warnings(text: str, runbook: Runbook) -> list[FormatProblem]:
     warnings.extend(_dangling_links(lines, fences, path))
     warnings.extend(undeclared_needs(runbook))
     return sorted(warnings, key=lambda w: w.line)
+
+
+# A backslash in a quoted option value is a Python/JSON escape: `\\d` is a backslash and a d,
+# `\d` is read the same today but is an invalid escape Python warns about and will refuse.
+_INVALID_ESCAPE = re.compile(r"(?<!\\)(?:\\\\)*\\([^\\'\"abfnrtvx0-7NuU\n])")
+
+
+def _invalid_escapes(info: str, line: int, path: Path) -> list[FormatProblem]:
+    found = _INVALID_ESCAPE.search(info)
+    if not found:
+        return []
+    escape = "\\" + found.group(1)
+    return [FormatProblem(path, line, f"`{escape}` in a quoted option is not a valid escape",
+                          f"write `\\{escape}` (a backslash in a quoted value is written twice)")]
 
 
 def undeclared_needs(runbook: Runbook) -> list[FormatProblem]:
