@@ -6,7 +6,8 @@
   attack            replay a wrong API token against the write API (ATTACK_RATE requests/s)
   flood             one client reading the agents list far beyond its rate limit (FLOOD_RATE requests/s)
   scan-admin        a valid, non-admin API token probing the admin routes (SCAN_RATE requests/s)
-  leak-connections  open database connections, keep them idle in transaction, never give them back
+  leak-connections  open database connections (LEAK_MAX of them, or all it can), keep them idle in
+                    transaction, never give them back
 """
 
 from __future__ import annotations
@@ -220,7 +221,12 @@ def leak_connections() -> None:
     held: list[Any] = []
     dsn = database_dsn()
     refused = ""
+    most = int(os.environ.get("LEAK_MAX", "0")) or None  # 0: as many as the server gives
     while not STOP.is_set():
+        if most is not None and len(held) >= most:
+            beat()
+            STOP.wait(2)
+            continue
         try:
             conn = psycopg2.connect(dsn)
             cur = conn.cursor()

@@ -68,8 +68,16 @@ JOBS_ENQUEUED = metrics.counter("opsbook_jobs_enqueued_total", "Jobs pushed onto
 DB_ERRORS = metrics.counter("opsbook_db_errors_total", "Database errors seen by the app, by kind.", ("kind",))
 
 
-def connect(dsn: str, statement_timeout_ms: int) -> Any:
-    return psycopg2.connect(dsn, options=f"-c statement_timeout={statement_timeout_ms}")
+def connect(dsn: str) -> Any:
+    return psycopg2.connect(dsn)
+
+
+def limit_statements(cur: Any, statement_timeout_ms: int) -> None:
+    """The statement timeout for the transaction `cur` is in. SET LOCAL, not a connection option
+    or a session SET: through PgBouncer in transaction mode, the next transaction on this
+    connection may run on another server connection, and a session setting would stay behind
+    on this one for another client."""
+    cur.execute("SET LOCAL statement_timeout = %s", (statement_timeout_ms,))
 
 
 class Database:
@@ -98,7 +106,7 @@ class Database:
             self.in_use += 1
         try:
             if conn is None or conn.closed:
-                conn = connect(self.dsn, self.statement_timeout_ms)
+                conn = connect(self.dsn)
             return conn
         except Exception:
             DB_ERRORS.inc(kind="connect")
@@ -118,6 +126,7 @@ class Database:
         started = time.monotonic()
         try:
             with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+                limit_statements(cur, self.statement_timeout_ms)
                 yield cur
             conn.commit()
         except psycopg2.errors.QueryCanceled as exc:
@@ -185,11 +194,18 @@ class HealthProbe:
 
     def _query(self, tables: list[str]) -> list[str]:
         if self._conn is None or self._conn.closed:
-            self._conn = connect(self.dsn, 2000)
-            self._conn.autocommit = True
-        with self._conn.cursor() as cur:
-            cur.execute("SELECT t FROM unnest(%s::text[]) AS t WHERE to_regclass(t) IS NULL", (tables,))
-            return [row[0] for row in cur.fetchall()]
+            self._conn = connect(self.dsn)
+        try:
+            with self._conn.cursor() as cur:
+                limit_statements(cur, 2000)
+                cur.execute("SELECT t FROM unnest(%s::text[]) AS t WHERE to_regclass(t) IS NULL", (tables,))
+                missing = [row[0] for row in cur.fetchall()]
+            self._conn.commit()
+            return missing
+        except psycopg2.Error:
+            with contextlib.suppress(psycopg2.Error):
+                self._conn.rollback()
+            raise
 
     def _close(self) -> None:
         if self._conn is not None:

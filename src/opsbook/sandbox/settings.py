@@ -32,6 +32,8 @@ PORT_OFFSETS: dict[str, int] = {
     "proxy": 10,
     "proxy-admin": 11,
     "app-green": 12,
+    "pgbouncer": 13,
+    "pgbouncer-exporter": 14,
 }
 PORT_BLOCK = 20
 # Bases below the Linux ephemeral range (32768+), so outgoing connections never take them.
@@ -245,6 +247,11 @@ def target_env(settings: SandboxSettings, *, compose_file: Path, compose_command
         "NODE_EXPORTER_URL": f"http://{host}:{p['node-exporter']}",
         "DATABASE_URL": f"postgresql://opsbook:{s['APP_DB_PASSWORD']}@{host}:{p['postgres']}/opsbook",
         "DATABASE_ADMIN_URL": f"postgresql://postgres:{s['POSTGRES_PASSWORD']}@{host}:{p['postgres']}/opsbook",
+        # The pooler the app and worker go through, as the app's user; its admin console
+        # (SHOW POOLS, SET, RELOAD) as the superuser; its exporter.
+        "PGBOUNCER_URL": f"postgresql://opsbook:{s['APP_DB_PASSWORD']}@{host}:{p['pgbouncer']}/opsbook",
+        "PGBOUNCER_ADMIN_URL": f"postgresql://postgres:{s['POSTGRES_PASSWORD']}@{host}:{p['pgbouncer']}/pgbouncer",
+        "PGBOUNCER_EXPORTER_URL": f"http://{host}:{p['pgbouncer-exporter']}",
         "PGHOST": host,
         "PGPORT": str(p["postgres"]),
         "PGUSER": "opsbook",
@@ -257,4 +264,5 @@ def target_env(settings: SandboxSettings, *, compose_file: Path, compose_command
 
 
 SECRET_ENV_NAMES = frozenset({*SECRET_KEYS, "PGPASSWORD", "REDISCLI_AUTH", "DATABASE_URL",
-                              "DATABASE_ADMIN_URL", "REDIS_URL", "SLACK_WEBHOOK_URL"})
+                              "DATABASE_ADMIN_URL", "PGBOUNCER_URL", "PGBOUNCER_ADMIN_URL", "REDIS_URL",
+                              "SLACK_WEBHOOK_URL"})
