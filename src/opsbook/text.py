@@ -80,11 +80,14 @@ def fenced(text: str, info: str = "") -> str:
 MD_INLINE_LINK = re.compile(r"(!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*)(<[^>\n]*>|[^)\s]+)((?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\))")
 MD_REFERENCE_LINK = re.compile(r"^(\s{0,3}\[[^\]]+\]:\s*)(<[^>]*>|\S+)(.*)$")
 MD_CODE_SPAN = re.compile(r"(`+)(?:.+?)\1")
+# The end of a link whose text began on an earlier line: `waits](../database/locks.md)`.
+MD_LINK_TAIL = re.compile(r"^([^\[\]`]*\]\(\s*)(<[^>\n]*>|[^)\s]+)((?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\))")
 
 
 def rewrite_link_targets(line: str, rewrite: Callable[[str], str]) -> str:
     """One line of Markdown with every link target passed through `rewrite` (a `<target>` without its
-    angle brackets); targets inside code spans are not links and are left alone."""
+    angle brackets), the target of a link whose text began on the line before included; targets
+    inside code spans are not links and are left alone."""
 
     def target(href: str) -> str:
         if href.startswith("<") and href.endswith(">"):
@@ -96,7 +99,11 @@ def rewrite_link_targets(line: str, rewrite: Callable[[str], str]) -> str:
         return reference.group(1) + target(reference.group(2)) + reference.group(3)
     out: list[str] = []
     last = 0
-    for span in MD_CODE_SPAN.finditer(line):
+    tail = MD_LINK_TAIL.match(line)
+    if tail:
+        out.append(tail.group(1) + target(tail.group(2)) + tail.group(3))
+        last = tail.end()
+    for span in MD_CODE_SPAN.finditer(line, last):
         out.append(MD_INLINE_LINK.sub(lambda m: m.group(1) + target(m.group(2)) + m.group(3), line[last:span.start()]))
         out.append(span.group(0))
         last = span.end()

@@ -17,6 +17,10 @@ def test_links_to_other_runbooks_lead_to_their_pages_with_their_anchor() -> None
     assert prose("see [app](app-down.md#step-check-health).") == "see [app](../app-down/index.md#step-check-health)."
     assert prose('[db](../database/db-down.md "the db runbook")') == '[db](../../database/db-down/index.md "the db runbook")'
     assert prose("[db]: ../database/db-down.md") == "[db]: ../../database/db-down/index.md"
+    # Link text wrapped onto a second line, as a paragraph reflowed at 100 columns has it.
+    assert prose("the [database\nrunbook](../database/db-down.md), and [app](app-down.md)") == (
+        "the [database\nrunbook](../../database/db-down/index.md), and [app](../app-down/index.md)")
+    assert prose("a `code](../database/db-down.md)` span") == "a `code](../database/db-down.md)` span"
 
 
 def test_links_to_the_guide_beside_the_runbooks_lead_to_its_pages() -> None:
