@@ -3,6 +3,7 @@ routes, per-client rate limits, Prometheus metrics."""
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import hmac
 import json
@@ -12,6 +13,7 @@ import random
 import re
 import threading
 import time
+import urllib.parse
 import uuid
 from pathlib import Path
 from typing import Any, Iterator
@@ -459,6 +461,57 @@ def get_job(req: Request) -> Response:
     return Response(200, body)
 
 
+PAGE_SIZE = 50
+PAGE_SIZE_MAX = 200
+
+
+def _page_size(query: dict[str, list[str]]) -> int | None:
+    text = query.get("limit", [str(PAGE_SIZE)])[0]
+    return min(int(text), PAGE_SIZE_MAX) if text.isdigit() and int(text) > 0 else None
+
+
+def _cursor(created_at: Any, job_id: Any) -> str:
+    """The position after a page's last row, opaque to clients: (created_at, id)."""
+    return base64.urlsafe_b64encode(f"{created_at.isoformat()}|{job_id}".encode()).decode().rstrip("=")
+
+
+def _after(token: str) -> tuple[str, str]:
+    created_at, job_id = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)).decode().split("|")
+    return created_at, str(uuid.UUID(job_id))
+
+
+def organisation_jobs(req: Request) -> Response:
+    """An organisation's jobs, newest first, one page at a time: keyset pagination on
+    (created_at, id) over jobs_organisation_created_idx, so page 1,000 costs what page 1 does
+    (OFFSET would read and drop every row before it). `next` is the cursor of the next page."""
+    query = urllib.parse.parse_qs(req.query)
+    limit = _page_size(query)
+    if limit is None:
+        return Response(400, {"error": f"limit must be a number from 1 to {PAGE_SIZE_MAX}"})
+    after = query.get("after", [""])[0]
+    try:
+        position = _after(after) if after else None
+    except (ValueError, UnicodeDecodeError):
+        return Response(400, {"error": "after must be the `next` cursor of an earlier page"})
+    with DB.cursor("organisation_jobs") as cur:
+        cur.execute("SELECT id FROM organisations WHERE slug = %s", (req.params["slug"],))
+        organisation = cur.fetchone()
+        if organisation is None:
+            return Response(404, {"error": "no such organisation"})
+        if position is None:
+            cur.execute("SELECT id, agent_id, kind, status, created_at, finished_at FROM jobs"
+                        " WHERE organisation_id = %s ORDER BY created_at DESC, id DESC LIMIT %s",
+                        (organisation["id"], limit))
+        else:
+            cur.execute("SELECT id, agent_id, kind, status, created_at, finished_at FROM jobs"
+                        " WHERE organisation_id = %s AND (created_at, id) < (%s::timestamptz, %s::uuid)"
+                        " ORDER BY created_at DESC, id DESC LIMIT %s",
+                        (organisation["id"], *position, limit))
+        jobs = cur.fetchall()
+    last = jobs[-1] if len(jobs) == limit else None
+    return Response(200, {"jobs": jobs, "next": _cursor(last["created_at"], last["id"]) if last else None})
+
+
 def metrics_page(_req: Request) -> Response:
     return Response(200, metrics.exposition(), content_type="text/plain; version=0.0.4; charset=utf-8")
 
@@ -520,6 +573,7 @@ def main() -> None:
     api("POST", "/api/signups", signup)
     api("POST", "/api/jobs", enqueue_job)
     api("GET", "/api/jobs/{id}", get_job)
+    api("GET", "/api/organisations/{slug}/jobs", organisation_jobs)
     api("GET", "/api/admin/users", admin_users, admin=True)
     api("DELETE", "/api/admin/users/{id}", admin_delete_user, admin=True)
     log.info("app %s starting in slot %s (%s); rate limit %g/s per client, burst %g; statement timeout %d ms",

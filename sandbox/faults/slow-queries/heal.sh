@@ -1,11 +1,9 @@
 #!/usr/bin/env bash
-# Recreate the index (the remediation), then drop the history rows and agents the fault added.
+# Recreate the index (the remediation).
 source "$(dirname "$0")/../lib.sh"
 sql <<'SQL'
 CREATE INDEX IF NOT EXISTS job_results_agent_id_idx ON job_results (agent_id, finished_at);
-DELETE FROM job_results WHERE kind = 'history';
-DELETE FROM agents WHERE owner = 'history-import';
 ANALYZE job_results;
 SELECT pg_stat_statements_reset();
 SQL
-note "index job_results_agent_id_idx recreated; imported history removed"
+note "index job_results_agent_id_idx recreated"

@@ -33,6 +33,7 @@ from opsbook.sandbox.faults import Fault, load_faults
 from opsbook.sandbox.images import ImageBuild, build_levels, build_plan, stale_images
 from opsbook.sandbox.monitoring import DerivedCopy, derive
 from opsbook.sandbox.progress import Progress, ProgressFactory, Task, no_progress
+from opsbook.sandbox.seed import seed_key, seed_saved_marker, seed_script
 from opsbook.sandbox.settings import (
     DEFAULT_APP_VERSION,
     DEFAULT_WORKER_VERSION,
@@ -562,11 +563,14 @@ class Sandbox:
             time.sleep(0.3)
 
     def _reset_database(self) -> None:
-        """Drop and rebuild the app schema from the migrations in one transaction, so the app
-        never sees a half-built schema; end the sessions fault clients left behind."""
+        """Drop and rebuild the app schema from the migrations and load the data volume
+        (`opsbook.sandbox.seed`), in one transaction, so the app never sees a half-built schema;
+        end the sessions fault clients left behind."""
         folder = self.dir / "app" / "migrations"
         release = json.loads((self.dir / "app" / "releases" / f"{DEFAULT_APP_VERSION}.json").read_text())
         migrations = [folder / f"{name}.sql" for name in release["migrations"]]
+        seed = self.dir / "app" / "seed" / "platform.sql"
+        key = seed_key(migrations, seed)
         script = [
             "\\set ON_ERROR_STOP on",
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
@@ -584,7 +588,8 @@ class Sandbox:
             down = path.with_suffix(".down.sql")
             undo = "NULL" if not down.exists() else "$undo$" + down.read_text(encoding="utf-8") + "$undo$"
             script.append(f"INSERT INTO schema_migrations (version, down_sql) VALUES ('{path.stem}', {undo});")
-        script += ["RESET ROLE;", "COMMIT;", "SELECT pg_stat_statements_reset();"]
+        script += ["RESET ROLE;", *seed_script(seed, key), "COMMIT;", seed_saved_marker(key),
+                   "SELECT pg_stat_statements_reset();"]
         # The app, worker and traffic keep writing while the schema is dropped; PostgreSQL may
         # pick this transaction as a deadlock victim. It rolls back whole, so try again.
         for attempt in range(1, DEADLOCK_RETRIES + 1):

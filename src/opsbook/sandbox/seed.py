@@ -1,0 +1,75 @@
+"""The sandbox's data volume: `sandbox/app/seed/platform.sql` fills the platform's tables with a
+year of history, once per version of that file and of the migrations it runs on; the rows are
+then saved inside the postgres container as binary COPY files, which every reset loads in a
+fraction of the time generating them takes.
+
+The psql script this module writes decides by itself, in the container, which of the two to do
+(`pg_stat_file` on the saved copy's marker), so a reset costs one `docker exec` either way.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from pathlib import Path
+
+# In load order: a table after the ones it references.
+SEED_TABLES = ("organisations", "agents", "jobs", "job_results", "users", "crm_sync_log")
+# Tables whose id is a bigserial: their sequence continues after the loaded rows.
+SERIAL_TABLES = ("organisations", "agents", "job_results", "users", "crm_sync_log")
+SEED_ROOT = "/var/lib/postgresql/seed"
+
+
+def seed_key(migrations: list[Path], seed: Path, today: date | None = None) -> str:
+    """A name for this version of the volume: it changes when the seed or a migration does, and
+    every day, since the rows are dated relative to the day they were made ("the last 7 days"
+    of a copy a month old would be empty, and its plans different)."""
+    digest = hashlib.sha256((today or date.today()).isoformat().encode() + b"\0")
+    for path in [*migrations, seed]:
+        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
+def seed_script(seed: Path, key: str, tables: tuple[str, ...] = SEED_TABLES) -> list[str]:
+    """psql lines, run as the superuser inside the reset's transaction once the migrations ran
+    (as the app's role): load the saved copy of the volume, or generate it and save it."""
+    folder = f"{SEED_ROOT}/{key}"
+    names = ", ".join(f"'{table}'" for table in tables)
+    lines = [
+        f"SELECT (pg_stat_file('{folder}/done', true)).size IS NOT NULL AS seed_saved \\gset",
+        # Rows load several times faster into tables without their secondary indexes, which are
+        # then built in one pass each: keep their definitions, drop them, load, build them again.
+        "CREATE TEMP TABLE seed_indexes ON COMMIT DROP AS"
+        " SELECT i.indexrelid::regclass::text AS name, pg_get_indexdef(i.indexrelid) AS definition"
+        " FROM pg_index i JOIN pg_class t ON t.oid = i.indrelid"
+        f" WHERE t.relnamespace = 'public'::regnamespace AND t.relname IN ({names})"
+        " AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.indexrelid);",
+        "SELECT format('DROP INDEX %s', name) FROM seed_indexes \\gexec",
+        "SET LOCAL maintenance_work_mem = '64MB';",
+        # The rows are consistent by construction: skip the foreign key checks while loading.
+        "SET LOCAL session_replication_role = replica;",
+        "\\if :seed_saved",
+    ]
+    lines += [f"COPY {table} FROM '{folder}/{table}.copy' (FORMAT binary);" for table in tables]
+    lines += [
+        "\\else",
+        "SET ROLE opsbook;",
+        seed.read_text(encoding="utf-8"),
+        "RESET ROLE;",
+        f"\\! rm -rf '{SEED_ROOT}' && mkdir -p '{folder}'",
+    ]
+    lines += [f"COPY {table} TO '{folder}/{table}.copy' (FORMAT binary);" for table in tables]
+    lines += [
+        "\\endif",
+        "SET LOCAL session_replication_role = origin;",
+        "SELECT definition FROM seed_indexes \\gexec",
+    ]
+    lines += [f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), max(id)) FROM {table};"
+              for table in SERIAL_TABLES if table in tables]
+    lines += [f"ANALYZE {table};" for table in tables]
+    return lines
+
+
+def seed_saved_marker(key: str) -> str:
+    """The psql line, run after the reset's COMMIT, that marks the saved copy complete."""
+    return f"\\! touch '{SEED_ROOT}/{key}/done'"
