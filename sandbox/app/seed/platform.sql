@@ -3,7 +3,7 @@
 -- Generated once per sandbox and per version of this file and the migrations; every reset
 -- loads the saved copy (opsbook.sandbox.seed), which takes a fraction of generating it.
 -- Sizes: enough that a missing index turns the agents listing into seconds of sequential
--- scans of job_results, small enough that a reset stays about a second.
+-- scans of job_results, small enough that a reset loads it in about 2 s.
 INSERT INTO organisations (slug, name, plan, created_at)
 SELECT format('org-%s', lpad(g::text, 4, '0')), format('Organisation %s', g),
        (ARRAY['free', 'team', 'team', 'enterprise'])[1 + g % 4],
