@@ -54,7 +54,11 @@ def http(method: str, url: str, body: Any = None, token: str | None = None) -> t
             raw = resp.read()
             return resp.status, json.loads(raw) if raw else None
     except urllib.error.HTTPError as exc:
-        return exc.code, json.loads(exc.read() or b"null")
+        body = exc.read()
+        try:
+            return exc.code, json.loads(body or b"null")
+        except ValueError:  # the proxy's own HTML 503 while no slot is up: not the app's answer
+            return exc.code, None
     except (OSError, http_client.HTTPException):  # not listening (yet): a restart in progress
         return 0, None
 
