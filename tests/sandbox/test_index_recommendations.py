@@ -90,9 +90,10 @@ def test_each_recommended_query_is_planned_with_its_index(sandbox: Sandbox) -> N
         capture_output=True, text=True, check=True, timeout=30).stdout.split())
     counts = dict(line.split("|") for line in subprocess.run(
         ["psql", env["DATABASE_ADMIN_URL"], "-XAtc",
-         "select relname, n_live_tup from pg_stat_user_tables where relname in ('jobs', 'job_results', 'users')"],
+         "select relname, count_estimate from (select relname, reltuples::bigint as count_estimate from pg_class"
+         " where relnamespace = 'public'::regnamespace and relname in ('jobs', 'job_results', 'users')) t"],
         capture_output=True, text=True, check=True, timeout=30).stdout.split())
-    # The seeded volume is there: a plan on empty tables proves nothing.
+    # The seeded volume is there, as the planner sees it: a plan on empty tables proves nothing.
     assert int(counts["job_results"]) >= 250_000 and int(counts["jobs"]) >= 90_000 and int(counts["users"]) >= 20_000
     wrong = []
     for r in recommendations():

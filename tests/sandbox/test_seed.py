@@ -1,4 +1,4 @@
-"""Which saved copy of the sandbox's data volume a reset loads: a new one whenever the seed or a
+"""Which template of the sandbox's data volume a reset copies: a new one whenever the seed or a
 migration changes, and every day (the rows are dated from the day they were made)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-from opsbook.sandbox.seed import SEED_TABLES, seed_key, seed_script
+from opsbook.sandbox.seed import SEED_TABLES, seed_key, seed_script, template_name
 
 
 def files(tmp_path: Path, migration: str = "CREATE TABLE agents (id bigserial);") -> tuple[list[Path], Path]:
@@ -25,11 +25,11 @@ def test_a_changed_migration_or_a_new_day_means_a_new_copy(tmp_path: Path) -> No
     assert seed_key(migrations, seed, today) != key
 
 
-def test_the_script_loads_the_copy_when_saved_and_saves_it_otherwise(tmp_path: Path) -> None:
+def test_the_script_generates_the_rows_without_their_indexes_and_rebuilds_them(tmp_path: Path) -> None:
     migrations, seed = files(tmp_path)
-    lines = seed_script(seed, "abc123")
-    saved, generated = "\n".join(lines).split("\\else")
+    script = "\n".join(seed_script(seed))
+    dropped, built = script.index("DROP INDEX"), script.index("SELECT definition FROM seed_indexes")
+    assert dropped < script.index("INSERT INTO agents DEFAULT VALUES;") < built
     for table in SEED_TABLES:
-        assert f"COPY {table} FROM '/var/lib/postgresql/seed/abc123/{table}.copy'" in saved
-        assert f"COPY {table} TO '/var/lib/postgresql/seed/abc123/{table}.copy'" in generated
-    assert "INSERT INTO agents DEFAULT VALUES;" in generated and "INSERT INTO agents" not in saved
+        assert f"ANALYZE {table};" in script[built:]
+    assert template_name(seed_key(migrations, seed, date(2026, 12, 3))).startswith("opsbook_seed_")

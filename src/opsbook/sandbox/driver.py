@@ -33,7 +33,7 @@ from opsbook.sandbox.faults import Fault, load_faults
 from opsbook.sandbox.images import ImageBuild, build_levels, build_plan, stale_images
 from opsbook.sandbox.monitoring import DerivedCopy, derive
 from opsbook.sandbox.progress import Progress, ProgressFactory, Task, no_progress
-from opsbook.sandbox.seed import seed_key, seed_saved_marker, seed_script
+from opsbook.sandbox.seed import TEMPLATE_PREFIX, seed_key, seed_script, template_name
 from opsbook.sandbox.settings import (
     DEFAULT_APP_VERSION,
     DEFAULT_WORKER_VERSION,
@@ -53,9 +53,6 @@ from opsbook.sandbox.settings import (
 
 FAULT_PROFILE = "faults"
 LOG_LINES = 15
-
-DEADLOCK_RETRIES = 5
-"""Attempts at rebuilding the schema on reset while the app keeps writing."""
 
 
 _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
@@ -563,21 +560,47 @@ class Sandbox:
             time.sleep(0.3)
 
     def _reset_database(self) -> None:
-        """Drop and rebuild the app schema from the migrations and load the data volume
-        (`opsbook.sandbox.seed`), in one transaction, so the app never sees a half-built schema;
-        end the sessions fault clients left behind."""
+        """The app's database replaced by a copy of the template holding the schema of the default
+        release's migrations and the data volume (`opsbook.sandbox.seed`), built first if this
+        version of them has none. PgBouncer holds the app's and worker's queries meanwhile (PAUSE:
+        they wait about a second instead of failing); direct sessions, fault clients' included,
+        are ended by the drop."""
         folder = self.dir / "app" / "migrations"
         release = json.loads((self.dir / "app" / "releases" / f"{DEFAULT_APP_VERSION}.json").read_text())
         migrations = [folder / f"{name}.sql" for name in release["migrations"]]
         seed = self.dir / "app" / "seed" / "platform.sql"
-        key = seed_key(migrations, seed)
+        template = template_name(seed_key(migrations, seed))
+        found = self._psql("postgres", f"SELECT 1 FROM pg_database WHERE datname = '{template}';")
+        if not found.strip():
+            self._build_template(template, migrations, seed)
+        paused = False
+        try:
+            self._pooler_admin("PAUSE opsbook;")
+            paused = True
+            self._psql("postgres", "\n".join([
+                "DROP DATABASE IF EXISTS opsbook WITH (FORCE);",
+                f"CREATE DATABASE opsbook OWNER opsbook TEMPLATE {template} STRATEGY FILE_COPY;",
+            ]))
+        finally:
+            try:
+                self._pooler_admin("RESUME opsbook;")
+            except SandboxError:
+                if paused:  # a PAUSE that timed out may have left it pausing, or not paused at all
+                    raise
+        self._psql("opsbook", "SELECT pg_stat_statements_reset();")
+
+    def _build_template(self, template: str, migrations: list[Path], seed: Path) -> None:
+        """Create `template`: the migrations (as the app's role, each recorded with its undo), then
+        the seeded rows; older templates are dropped."""
+        self._psql("postgres", "\n".join([
+            # gexec runs each column as a statement: a template must stop being one to be dropped.
+            "SELECT format('ALTER DATABASE %1$I IS_TEMPLATE false', datname), format('DROP DATABASE %1$I', datname)"
+            f" FROM pg_database WHERE datname LIKE '{TEMPLATE_PREFIX}%' \\gexec",
+            f"CREATE DATABASE {template}_partial OWNER opsbook;",
+        ]))
         script = [
-            "\\set ON_ERROR_STOP on",
-            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity"
-            " WHERE application_name IN ('leaky-client') OR (state = 'idle in transaction' AND pid <> pg_backend_pid());",
             "BEGIN;",
-            "DROP SCHEMA public CASCADE;",
-            "CREATE SCHEMA public AUTHORIZATION opsbook;",
+            "ALTER SCHEMA public OWNER TO opsbook;",
             "CREATE EXTENSION pg_stat_statements SCHEMA public;",
             "SET ROLE opsbook;",
             "CREATE TABLE schema_migrations (version text PRIMARY KEY,"
@@ -588,19 +611,22 @@ class Sandbox:
             down = path.with_suffix(".down.sql")
             undo = "NULL" if not down.exists() else "$undo$" + down.read_text(encoding="utf-8") + "$undo$"
             script.append(f"INSERT INTO schema_migrations (version, down_sql) VALUES ('{path.stem}', {undo});")
-        script += ["RESET ROLE;", *seed_script(seed, key), "COMMIT;", seed_saved_marker(key),
-                   "SELECT pg_stat_statements_reset();"]
-        # The app, worker and traffic keep writing while the schema is dropped; PostgreSQL may
-        # pick this transaction as a deadlock victim. It rolls back whole, so try again.
-        for attempt in range(1, DEADLOCK_RETRIES + 1):
-            try:
-                self._exec("postgres", ["psql", "-X", "-q", "-U", "postgres", "-d", "opsbook"],
-                           input_text="\n".join(script) + "\n")
-                return
-            except SandboxError as exc:
-                if "deadlock detected" not in str(exc) or attempt == DEADLOCK_RETRIES:
-                    raise
-                time.sleep(0.2 * attempt)
+        script += ["RESET ROLE;", *seed_script(seed), "COMMIT;"]
+        self._psql(f"{template}_partial", "\n".join(script))
+        # Renamed only once complete: an interrupted build leaves a _partial, never a template.
+        self._psql("postgres", f"ALTER DATABASE {template}_partial RENAME TO {template};"
+                               f" ALTER DATABASE {template} WITH IS_TEMPLATE true ALLOW_CONNECTIONS false;")
+
+    def _psql(self, database: str, script: str) -> str:
+        """`script` run by psql as the superuser inside the postgres container; stops at the first error."""
+        return self._exec("postgres", ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-U", "postgres",
+                                       "-d", database], input_text=script + "\n")
+
+    def _pooler_admin(self, command: str) -> None:
+        """A command on PgBouncer's admin console (from the postgres container, which has the
+        superuser's password); PAUSE waits for the transactions in flight, 20 s at most."""
+        self._exec("postgres", ["sh", "-c", 'PGPASSWORD="$POSTGRES_PASSWORD" exec timeout 20'
+                                ' psql -X -q -h pgbouncer -p 6432 -U postgres -d pgbouncer -c "$0"', command])
 
     # ------------------------------------------------------------------ faults
     def faults(self) -> list[Fault]:

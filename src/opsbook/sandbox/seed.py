@@ -1,10 +1,8 @@
 """The sandbox's data volume: `sandbox/app/seed/platform.sql` fills the platform's tables with a
-year of history, once per version of that file and of the migrations it runs on; the rows are
-then saved inside the postgres container as binary COPY files, which every reset loads in a
-fraction of the time generating them takes.
-
-The psql script this module writes decides by itself, in the container, which of the two to do
-(`pg_stat_file` on the saved copy's marker), so a reset costs one `docker exec` either way.
+year of history, once per version of that file and of the migrations it runs on, into a template
+database (`opsbook_seed_<key>`); every reset then replaces the app's database by a file-level copy
+of it (`CREATE DATABASE ... STRATEGY FILE_COPY`): a second, instead of reloading the rows, and
+almost no WAL, so the WAL archive holds what the platform wrote, not the sandbox's resets.
 """
 
 from __future__ import annotations
@@ -17,7 +15,7 @@ from pathlib import Path
 SEED_TABLES = ("organisations", "agents", "jobs", "job_results", "users", "crm_sync_log")
 # Tables whose id is a bigserial: their sequence continues after the loaded rows.
 SERIAL_TABLES = ("organisations", "agents", "job_results", "users", "crm_sync_log")
-SEED_ROOT = "/var/lib/postgresql/seed"
+TEMPLATE_PREFIX = "opsbook_seed_"
 
 
 def seed_key(migrations: list[Path], seed: Path, today: date | None = None) -> str:
@@ -30,13 +28,16 @@ def seed_key(migrations: list[Path], seed: Path, today: date | None = None) -> s
     return digest.hexdigest()[:16]
 
 
-def seed_script(seed: Path, key: str, tables: tuple[str, ...] = SEED_TABLES) -> list[str]:
-    """psql lines, run as the superuser inside the reset's transaction once the migrations ran
-    (as the app's role): load the saved copy of the volume, or generate it and save it."""
-    folder = f"{SEED_ROOT}/{key}"
+def template_name(key: str) -> str:
+    """The template database holding this version of the volume."""
+    return f"{TEMPLATE_PREFIX}{key}"
+
+
+def seed_script(seed: Path, tables: tuple[str, ...] = SEED_TABLES) -> list[str]:
+    """psql lines, run as the superuser inside the template's building transaction once the
+    migrations ran (as the app's role): generate the rows, then index and analyse them."""
     names = ", ".join(f"'{table}'" for table in tables)
     lines = [
-        f"SELECT (pg_stat_file('{folder}/done', true)).size IS NOT NULL AS seed_saved \\gset",
         # Rows load several times faster into tables without their secondary indexes, which are
         # then built in one pass each: keep their definitions, drop them, load, build them again.
         "CREATE TEMP TABLE seed_indexes ON COMMIT DROP AS"
@@ -48,19 +49,9 @@ def seed_script(seed: Path, key: str, tables: tuple[str, ...] = SEED_TABLES) -> 
         "SET LOCAL maintenance_work_mem = '64MB';",
         # The rows are consistent by construction: skip the foreign key checks while loading.
         "SET LOCAL session_replication_role = replica;",
-        "\\if :seed_saved",
-    ]
-    lines += [f"COPY {table} FROM '{folder}/{table}.copy' (FORMAT binary);" for table in tables]
-    lines += [
-        "\\else",
         "SET ROLE opsbook;",
         seed.read_text(encoding="utf-8"),
         "RESET ROLE;",
-        f"\\! rm -rf '{SEED_ROOT}' && mkdir -p '{folder}'",
-    ]
-    lines += [f"COPY {table} TO '{folder}/{table}.copy' (FORMAT binary);" for table in tables]
-    lines += [
-        "\\endif",
         "SET LOCAL session_replication_role = origin;",
         "SELECT definition FROM seed_indexes \\gexec",
     ]
@@ -68,8 +59,3 @@ def seed_script(seed: Path, key: str, tables: tuple[str, ...] = SEED_TABLES) -> 
               for table in SERIAL_TABLES if table in tables]
     lines += [f"ANALYZE {table};" for table in tables]
     return lines
-
-
-def seed_saved_marker(key: str) -> str:
-    """The psql line, run after the reset's COMMIT, that marks the saved copy complete."""
-    return f"\\! touch '{SEED_ROOT}/{key}/done'"
