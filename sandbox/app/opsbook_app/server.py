@@ -45,6 +45,9 @@ USERS_TABLE = RELEASE.get("users_table", "users")
 EXTRA_LATENCY = float(RELEASE.get("extra_latency_ms", 0)) / 1000
 # ... or fail a share of its requests (the `faulty` release).
 ERROR_RATIO = float(RELEASE.get("error_ratio", 0))
+# Organisation job lists carry each job's results from 1.2.0 on: loaded one query per job in 1.2.0
+# (an N+1), one query per page in 1.2.1; absent before.
+RESULTS_LOADING = RELEASE.get("job_results_loading", "")
 
 metrics = Registry()
 REQUESTS = metrics.counter("opsbook_http_requests_total", "HTTP requests answered, by method, route and status.",
@@ -508,8 +511,27 @@ def organisation_jobs(req: Request) -> Response:
                         " ORDER BY created_at DESC, id DESC LIMIT %s",
                         (organisation["id"], *position, limit))
         jobs = cur.fetchall()
+        if RESULTS_LOADING:
+            _attach_results(cur, jobs)
     last = jobs[-1] if len(jobs) == limit else None
     return Response(200, {"jobs": jobs, "next": _cursor(last["created_at"], last["id"]) if last else None})
+
+
+def _attach_results(cur: Any, jobs: list[dict[str, Any]]) -> None:
+    """Each job's results, oldest first, as `results`: one query per job in 1.2.0 (the N+1 the
+    database runbooks detect), one for the whole page in 1.2.1."""
+    columns = "SELECT job_id, status, finished_at FROM job_results"
+    if RESULTS_LOADING == "per-job":
+        for job in jobs:
+            cur.execute(f"{columns} WHERE job_id = %s ORDER BY finished_at", (job["id"],))
+            job["results"] = [{"status": row["status"], "finished_at": row["finished_at"]} for row in cur.fetchall()]
+        return
+    by_job: dict[str, list[dict[str, Any]]] = {str(job["id"]): [] for job in jobs}
+    cur.execute(f"{columns} WHERE job_id = ANY(%s::uuid[]) ORDER BY finished_at", (list(by_job),))
+    for row in cur.fetchall():
+        by_job[str(row["job_id"])].append({"status": row["status"], "finished_at": row["finished_at"]})
+    for job in jobs:
+        job["results"] = by_job[str(job["id"])]
 
 
 def metrics_page(_req: Request) -> Response:

@@ -18,6 +18,7 @@ import getpass
 import os
 import re
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -342,6 +343,10 @@ class Runner:
         env.update(self.params)
         env["OPSBOOK_TARGET"] = self.options.target.name
         env["OPSBOOK_RUNBOOK"] = self.runbook.id
+        # A step that runs another runbook (`opsbook run ...`) gets this opsbook, installed or not.
+        own = Path(sys.executable).parent
+        if (own / "opsbook").exists():
+            env["PATH"] = os.pathsep.join([str(own), env.get("PATH", "")])
         return env
 
     # -- plan -------------------------------------------------------------------------------
