@@ -12,9 +12,10 @@ import pytest
 import yaml
 
 from opsbook.runbook.discover import find_runbooks
+from opsbook.errors import SandboxError
 from opsbook.sandbox import Sandbox
 from opsbook.sandbox.faults import load_unit_tested_only
-from opsbook.sandbox.images import build_levels, build_plan
+from opsbook.sandbox.images import _dockerfile_facts, build_levels, build_plan
 from opsbook.sandbox.settings import PORT_OFFSETS, SandboxSettings, port_variable
 from opsbook.site.annotations import readable_summary
 
@@ -101,6 +102,18 @@ def test_images_build_from_debian_and_the_shared_base_first() -> None:
     assert all(i.parent == "opsbook-sandbox/python:bookworm" for i in levels[1])
 
 
+def test_an_image_is_rebuilt_when_a_file_of_a_continued_copy_line_changes(tmp_path: Path) -> None:
+    (tmp_path / "Dockerfile").write_text(
+        "# a comment\nFROM debian:bookworm-slim\nRUN true \\\n && true\n"
+        "COPY a.sh \\\n     b.sh /usr/local/bin/\n")
+    parent, inputs = _dockerfile_facts(tmp_path / "Dockerfile", tmp_path, {})
+    assert parent == "debian:bookworm-slim"
+    assert inputs[1:] == [tmp_path / "a.sh", tmp_path / "b.sh"]
+    (tmp_path / "Dockerfile").write_text("FROM debian:bookworm-slim\nCOPY 'a.sh /x\n")
+    with pytest.raises(SandboxError, match=r"Dockerfile:2: cannot read this COPY line"):
+        _dockerfile_facts(tmp_path / "Dockerfile", tmp_path, {})
+
+
 def test_alert_rules_carry_severity_summary_and_runbook_url() -> None:
     seen = set()
     for rule in rules():
@@ -167,7 +180,8 @@ def test_every_fault_is_complete_and_names_existing_alerts() -> None:
     alert_names = {r["alert"] for r in rules()}
     for fault in faults.values():
         assert fault.summary and fault.symptom and fault.observe, fault.name
-        assert fault.alerts and set(fault.alerts) <= alert_names, fault.name
+        assert set(fault.alerts) <= alert_names, fault.name
+        assert fault.alerts or fault.no_alert, f"{fault.name}: no alert, and no_alert does not say why"
         assert os.access(fault.inject_script, os.X_OK) and os.access(fault.heal_script, os.X_OK), fault.name
         for script in (fault.inject_script, fault.heal_script):
             done = subprocess.run(["bash", "-n", str(script)], capture_output=True, text=True)

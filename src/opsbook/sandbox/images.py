@@ -6,7 +6,7 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from opsbook.errors import SandboxError
 
@@ -32,19 +32,41 @@ def app_versions(sandbox_dir: Path, folder: str = "app") -> list[str]:
     return sorted(p.stem for p in (sandbox_dir / folder / "releases").glob("*.json"))
 
 
+def _instructions(dockerfile: Path) -> Iterator[tuple[int, str]]:
+    """The Dockerfile's instructions with their first line number: comments skipped, lines
+    ending in a backslash joined to the next, as docker reads them."""
+    start = 0
+    parts: list[str] = []
+    for number, raw in enumerate(dockerfile.read_text(encoding="utf-8").splitlines(), start=1):
+        line = raw.strip()
+        if not parts and (not line or line.startswith("#")):
+            continue
+        if parts and line.startswith("#"):
+            continue  # a comment inside a continued instruction
+        start = start if parts else number
+        if line.endswith("\\"):
+            parts.append(line[:-1])
+            continue
+        parts.append(line)
+        yield start, " ".join(parts)
+        parts = []
+    if parts:
+        yield start, " ".join(parts)
+
+
 def _dockerfile_facts(dockerfile: Path, context: Path, variables: Mapping[str, str]) -> tuple[str, list[Path]]:
     parent = ""
     inputs = [dockerfile]
-    for raw in dockerfile.read_text(encoding="utf-8").splitlines():
-        line = raw.strip()
+    for number, line in _instructions(dockerfile):
         words = line.split()
-        if not words:
-            continue
         instruction = words[0].upper()
-        if instruction == "FROM" and not parent:
+        if instruction == "FROM" and not parent and len(words) > 1:
             parent = words[1]
         elif instruction in ("COPY", "ADD"):
-            args = [w for w in shlex.split(line)[1:] if not w.startswith("--")]
+            try:
+                args = [w for w in shlex.split(line)[1:] if not w.startswith("--")]
+            except ValueError as exc:
+                raise SandboxError(f"{dockerfile}:{number}: cannot read this {instruction} line ({exc}): {line}") from None
             for source in args[:-1]:
                 for name, value in variables.items():
                     source = source.replace("${" + name + "}", value).replace("$" + name, value)
