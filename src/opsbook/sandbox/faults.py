@@ -21,6 +21,7 @@ class Fault:
     observe: str = ""  # shell (host tools, sandbox env): exits 0 while the fault is visible
     notified: bool = True  # False: the fault breaks delivery itself (Alertmanager down); its alerts only fire
     directory: Path | None = None
+    no_alert: str = ""  # why no alert fires (alerts empty): what a person notices instead
 
     @property
     def inject_script(self) -> Path:
@@ -44,7 +45,7 @@ def load_fault(directory: Path) -> Fault:
         raise SandboxError(f"{spec_path}: cannot read fault description: {exc}") from exc
     if not isinstance(spec, dict):
         raise SandboxError(f"{spec_path}: expected a mapping")
-    unknown = set(spec) - {"name", "summary", "symptom", "alerts", "observe", "notified"}
+    unknown = set(spec) - {"name", "summary", "symptom", "alerts", "observe", "notified", "no_alert"}
     if unknown:
         raise SandboxError(f"{spec_path}: unknown keys {', '.join(sorted(unknown))}")
     name = spec.get("name", directory.name)
@@ -53,12 +54,16 @@ def load_fault(directory: Path) -> Fault:
     alerts = spec.get("alerts") or []
     if not isinstance(alerts, list) or not all(isinstance(a, str) for a in alerts):
         raise SandboxError(f"{spec_path}: alerts must be a list of alert names")
+    no_alert = str(spec.get("no_alert") or "").strip()
+    if not alerts and not no_alert:
+        raise SandboxError(f"{spec_path}: name the alerts the fault makes fire, or say under no_alert why none "
+                           "does and what a person notices instead")
     for script in ("inject.sh", "heal.sh"):
         if not (directory / script).is_file():
             raise SandboxError(f"fault {name}: {directory / script} is missing")
     return Fault(name=name, summary=str(spec.get("summary", "")).strip(), symptom=str(spec.get("symptom", "")).strip(),
                  alerts=tuple(alerts), observe=str(spec.get("observe", "")).strip(),
-                 notified=spec.get("notified", True) is not False, directory=directory)
+                 notified=spec.get("notified", True) is not False, directory=directory, no_alert=no_alert)
 
 
 def load_faults(faults_dir: Path) -> list[Fault]:
