@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Prepare a Debian/Ubuntu host for the opsbook sandbox and runbook steps, idempotently:
 #   - Debian packages: docker engine + compose, debootstrap (air-gapped base image),
-#     psql, redis-cli, curl, jq, promtool, chromium (site tests)
+#     psql, redis-cli, curl, jq, promtool, ssh (the off-site store), chromium (site tests)
 #   - start dockerd in the background when it is not running, wait for its socket
 # Safe to run twice; quiet unless something is installed or fails. Needs root (or sudo).
 set -euo pipefail
 
-PACKAGES=(docker.io docker-compose debootstrap postgresql-client redis-tools curl jq prometheus
+PACKAGES=(docker.io docker-compose debootstrap postgresql-client redis-tools curl jq prometheus openssh-client
           chromium fonts-liberation ca-certificates)
 SOCKET=${DOCKER_SOCKET:-/var/run/docker.sock}
 LOG=${SETUP_HOST_LOG:-/tmp/opsbook-setup-host.log}

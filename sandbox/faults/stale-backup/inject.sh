@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
-# Write what the backup job writes after its last success (backup.prom in node-exporter's textfile
-# directory), dated two days ago; keep the file that was there so heal can put it back.
+# The daily backup stopped two days ago: its service is stopped, and what it wrote after its last
+# success (backup.prom in node-exporter's textfile directory) is dated two days ago; the file that
+# was there is kept so heal can put it back.
 source "$(dirname "$0")/../lib.sh"
+docker stop --time 2 "$(container backup)" >/dev/null
 last=$(( $(date +%s) - 2 * 86400 ))
 docker exec -i -u 0 "$(container node-exporter)" sh -ec '
   cd /var/lib/node-exporter/textfile
@@ -12,4 +14,4 @@ docker exec -i -u 0 "$(container node-exporter)" sh -ec '
 # TYPE opsbook_backup_last_success_timestamp_seconds gauge
 opsbook_backup_last_success_timestamp_seconds $last
 PROM
-note "backup.prom says the last successful backup was at $(date -u -d "@$last" '+%Y-%m-%d %H:%M UTC')"
+note "service backup stopped; backup.prom says the last successful backup was at $(date -u -d "@$last" '+%Y-%m-%d %H:%M UTC')"

@@ -12,7 +12,9 @@ if [ ! -s "$PGDATA/PG_VERSION" ]; then
   initdb -D "$PGDATA" -U postgres --pwfile="$pwfile" --auth-local=trust --auth-host=scram-sha-256 \
     --encoding=UTF8 --locale=C.UTF-8 >/dev/null
   rm -f "$pwfile"
-  echo "host all all 0.0.0.0/0 scram-sha-256" >>"$PGDATA/pg_hba.conf"
+  # Replication connections too: pg_basebackup (the daily base backup) uses one.
+  printf '%s\n' "host all all 0.0.0.0/0 scram-sha-256" "host replication all 0.0.0.0/0 scram-sha-256" \
+    >>"$PGDATA/pg_hba.conf"
   pg_ctl -D "$PGDATA" -o "-c listen_addresses='' -c shared_preload_libraries=pg_stat_statements" -w start >/dev/null
   psql -v ON_ERROR_STOP=1 -U postgres -d postgres -q \
     -v app_user="$APP_DB_USER" -v app_db="$APP_DB_NAME" -v app_pw="$APP_DB_PASSWORD" <<'SQL'
@@ -27,6 +29,9 @@ SQL
   echo "postgres: initialised database $APP_DB_NAME owned by $APP_DB_USER"
 fi
 
+# Every WAL segment goes to the off-site store (archive-wal); archive_timeout bounds how much a lost
+# server loses (the RPO of point-in-time recovery): 60 s in production, ARCHIVE_TIMEOUT here.
+# track_commit_timestamp lets a recovery drill tell the time of the last transaction it got back.
 # max_connections is small on purpose: the connection-exhaustion fault must be cheap to reach.
 # log_statement=ddl, as in production: every schema change, hand-run or not, is in the log.
 exec postgres -D "$PGDATA" \
@@ -39,4 +44,6 @@ exec postgres -D "$PGDATA" \
   -c fsync=off -c synchronous_commit=off -c full_page_writes=off \
   -c log_min_duration_statement="${POSTGRES_LOG_MIN_DURATION_MS:-200}" \
   -c log_statement=ddl \
+  -c wal_level=replica -c archive_mode="${ARCHIVE_MODE:-on}" -c archive_command='archive-wal %p %f' \
+  -c archive_timeout="${ARCHIVE_TIMEOUT:-60}" -c track_commit_timestamp=on \
   -c log_line_prefix='%m [%p] %q%u@%d '

@@ -32,6 +32,7 @@ from opsbook.sandbox.containers import (
 from opsbook.sandbox.faults import Fault, load_faults
 from opsbook.sandbox.images import ImageBuild, build_levels, build_plan, stale_images
 from opsbook.sandbox.monitoring import DerivedCopy, derive
+from opsbook.sandbox.offsite import store_env, write_store_keys
 from opsbook.sandbox.progress import Progress, ProgressFactory, Task, no_progress
 from opsbook.sandbox.seed import TEMPLATE_PREFIX, seed_key, seed_script, template_name
 from opsbook.sandbox.settings import (
@@ -100,8 +101,10 @@ class Sandbox:
     def env(self) -> dict[str, str]:
         """Target variables for runbook steps; reads the env file, never starts anything."""
         settings = self.settings()
-        return target_env(settings, compose_file=self.compose_file, compose_command=str(self.compose()),
-                          sandbox_dir=self.dir)
+        env = target_env(settings, compose_file=self.compose_file, compose_command=str(self.compose()),
+                         sandbox_dir=self.dir)
+        env.update(store_env(self.backup_store_dir, settings.ports["backup-store"]))
+        return env
 
     def secret_names(self) -> frozenset[str]:
         return SECRET_ENV_NAMES
@@ -189,6 +192,7 @@ class Sandbox:
             with rep.task(f"settings ({self.env_file.name})") as task:
                 settings = self._ensure_settings()
                 write_notification_secrets(self.notification_secrets_dir, settings)
+                write_store_keys(self.backup_store_dir, self.project, settings.ports["backup-store"])
                 task.update(f"project {self.project}, ports {min(settings.ports.values())}-"
                             f"{max(settings.ports.values())}")
             self._check_ports(settings)
@@ -282,6 +286,11 @@ class Sandbox:
         versions = {service: (self.running_app_version(service) if keep_running else None) or default
                     for service, default in defaults.items()}
         return {VERSION_VARIABLES[service]: version for service, version in versions.items()}
+
+    @property
+    def backup_store_dir(self) -> Path:
+        """The off-site store's SSH keys and known hosts (`opsbook.sandbox.offsite`)."""
+        return self.state_dir / "backup-store"
 
     @property
     def notification_secrets_dir(self) -> Path:

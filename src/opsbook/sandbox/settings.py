@@ -34,6 +34,7 @@ PORT_OFFSETS: dict[str, int] = {
     "app-green": 12,
     "pgbouncer": 13,
     "pgbouncer-exporter": 14,
+    "backup-store": 15,
 }
 PORT_BLOCK = 20
 # Bases below the Linux ephemeral range (32768+), so outgoing connections never take them.
