@@ -28,6 +28,7 @@ from opsbook.site.prose import page_prose
 from opsbook.site.sections import alert_sections
 from opsbook.site.annotations import TEMPLATE
 from opsbook.text import fenced, format_duration, format_time, terminal_text
+from opsbook.verify.figures import describe
 from opsbook.verify.result import limit_text, seconds
 from opsbook.verify.status import (
     CaseRecord,
@@ -346,6 +347,9 @@ def _case_line(case: CaseRecord, runbook: Runbook, shown: str) -> str:
         if case.within is not None:
             limit = f" (limit {limit_text(case.within)}{', **over it**' if case.over_limit else ''})"
         text += f" The steps took {seconds(case.steps_duration)}{limit}."
+    if case.figures:
+        text += " Measured: " + ", ".join(
+            (f"**{inline(describe(f))}**" if f.over_target else inline(describe(f))) for f in case.figures) + "."
     for alert in case.alerts:
         fired = "fired" if alert.fired else "did **not** fire"
         resolved = "resolved" if alert.resolved else "did **not** resolve"

@@ -2,7 +2,7 @@
 
 The schema is `status.schema.json` next to this module and is documented in docs/ci.md. Fields
 added since the first version are optional, so older files still read (a case's `steps_duration`
-and `within`: how long its steps took, and its limit).
+and `within`: how long its steps took, and its limit; its `figures`: what its steps measured).
 Outputs are masked before they reach here; the writer only trims them to an excerpt. The
 reader turns a document into frozen records (`VerificationStatus`) and says how fresh a
 runbook's last verification is.
@@ -23,6 +23,7 @@ from typing import Any
 from opsbook.errors import StatusFileError
 from opsbook.run.events import StepResult
 from opsbook.text import parse_time, utc_now, write_atomically
+from opsbook.verify.figures import Figure, case_figures, figure_from_entry
 from opsbook.verify.result import AlertOutcome, CaseResult, RunbookVerification
 
 SCHEMA_ID = "opsbook-status/1"
@@ -70,6 +71,9 @@ def _case_entry(case: CaseResult) -> dict[str, Any]:
         entry["steps_duration"] = round(max(case.steps_duration, 0.0), 3)
     if case.within is not None:
         entry["within"] = case.within
+    figures = case_figures((s.name, s.output) for s in case.steps)
+    if figures:
+        entry["figures"] = [f.entry() for f in figures]
     if not case.passed:
         entry["message"] = case.message
     return entry
@@ -177,6 +181,7 @@ class CaseRecord:
     steps: tuple[StepRecord, ...]
     steps_duration: float | None = None  # seconds from the first step's start to the last one's end
     within: float | None = None  # the case's limit on steps_duration (`within:` in the runbook)
+    figures: tuple[Figure, ...] = ()  # what its steps measured (`figure:` lines, opsbook.verify.figures)
 
     @property
     def over_limit(self) -> bool:
@@ -283,6 +288,7 @@ def _case_record(entry: Mapping[str, Any]) -> CaseRecord:
         steps=steps,
         steps_duration=_optional_seconds(entry.get("steps_duration")),
         within=_optional_seconds(entry.get("within")),
+        figures=tuple(figure_from_entry(f) for f in entry.get("figures", [])),
     )
 
 
