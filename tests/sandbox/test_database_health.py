@@ -47,8 +47,10 @@ def test_the_health_check_names_an_open_transaction_and_a_stalled_archive(sandbo
         held = run_step(sandbox, tmp_path, "long-transactions", "LONG_TRANSACTION_SECONDS=2")
         assert held.returncode != 0, held.stdout
         assert "idle in transaction" in held.stdout and "UPDATE agents" in held.stdout, held.stdout
-        # The next segment switch (every 10 s here) fails to reach the store: the archiver says so.
-        deadline = time.monotonic() + 40
+        # The next segment (closed now, instead of at archive_timeout) cannot reach the store: the
+        # archiver says so.
+        psql(env["DATABASE_ADMIN_URL"], "select pg_switch_wal()")
+        deadline = time.monotonic() + 30
         while psql(env["DATABASE_ADMIN_URL"], "select coalesce(last_failed_time > coalesce(last_archived_time,"
                    " '-infinity'), false) from pg_stat_archiver").strip() != "t":
             assert time.monotonic() < deadline, "archive_command never failed with the store stopped"

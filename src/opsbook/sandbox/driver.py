@@ -53,6 +53,10 @@ from opsbook.sandbox.settings import (
 )
 
 FAULT_PROFILE = "faults"
+DRILL_PROFILE = "drills"
+"""Services started only on demand: fault clients, and the fresh instance of a recovery drill.
+A reset removes their containers; `down` removes them with the rest."""
+ON_DEMAND_PROFILES = (FAULT_PROFILE, DRILL_PROFILE)
 LOG_LINES = 15
 
 
@@ -441,7 +445,7 @@ class Sandbox:
         """Remove containers (fault clients included), networks and volumes."""
         self._require_docker()
         self._compose("down", "--volumes", "--remove-orphans", "--timeout", "3",
-                      env={"COMPOSE_PROFILES": f"build,{FAULT_PROFILE}"}, timeout=300)
+                      env={"COMPOSE_PROFILES": ",".join(("build", *ON_DEMAND_PROFILES))}, timeout=300)
         self._write_active_faults([])
 
     def reset(self) -> None:
@@ -463,7 +467,7 @@ class Sandbox:
                 self._write_active_faults([n for n in self.active_faults() if n != name])
         states = {s.service: s for s in self.status()}
         fault_clients = [s.container for name, s in states.items()
-                         if name in self._profile_services(FAULT_PROFILE) and s.container]
+                         if any(name in self._profile_services(p) for p in ON_DEMAND_PROFILES) and s.container]
         if fault_clients:
             docker("rm", "-f", *fault_clients)
         versions = self._versions(settings, keep_running=False)
@@ -597,6 +601,21 @@ class Sandbox:
                 if paused:  # a PAUSE that timed out may have left it pausing, or not paused at all
                     raise
         self._psql("opsbook", "SELECT pg_stat_statements_reset();")
+        self._archive_now()
+
+    def _archive_now(self) -> None:
+        """Close the WAL segment the reset ended in and wait (10 s at most) until it is archived:
+        a recovery from the archive then never stops between the reset's DROP and CREATE DATABASE
+        (the database would come back invalid). A store that is down is the archive's problem,
+        not the reset's: the wait ends, and the health check says so."""
+        segment = self._psql("postgres", "SELECT pg_walfile_name(pg_switch_wal());").strip()
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            done = self._psql("postgres", "SELECT coalesce(last_archived_wal, '') >= "
+                                          f"'{segment}' FROM pg_stat_archiver;").strip()
+            if done == "t":
+                return
+            time.sleep(0.2)
 
     def _build_template(self, template: str, migrations: list[Path], seed: Path) -> None:
         """Create `template`: the migrations (as the app's role, each recorded with its undo), then
@@ -753,7 +772,7 @@ class Sandbox:
             args.append(service)
         command = self.compose()
         argv = [*command.argv, "-f", str(self.compose_file), "-p", self.project, *args]
-        env = {**os.environ, **self._compose_variables(), "COMPOSE_PROFILES": f"build,{FAULT_PROFILE}"}
+        env = {**os.environ, **self._compose_variables(), "COMPOSE_PROFILES": ",".join(("build", *ON_DEMAND_PROFILES))}
         try:
             return subprocess.run(argv, env=env, cwd=self.dir, check=False).returncode
         except KeyboardInterrupt:

@@ -35,6 +35,7 @@ PORT_OFFSETS: dict[str, int] = {
     "pgbouncer": 13,
     "pgbouncer-exporter": 14,
     "backup-store": 15,
+    "postgres-recovery": 16,
 }
 PORT_BLOCK = 20
 # Bases below the Linux ephemeral range (32768+), so outgoing connections never take them.
@@ -248,6 +249,8 @@ def target_env(settings: SandboxSettings, *, compose_file: Path, compose_command
         "NODE_EXPORTER_URL": f"http://{host}:{p['node-exporter']}",
         "DATABASE_URL": f"postgresql://opsbook:{s['APP_DB_PASSWORD']}@{host}:{p['postgres']}/opsbook",
         "DATABASE_ADMIN_URL": f"postgresql://postgres:{s['POSTGRES_PASSWORD']}@{host}:{p['postgres']}/opsbook",
+        # A recovery drill's fresh instance (service postgres-recovery, started by the drill only).
+        "RECOVERY_DATABASE_URL": f"postgresql://postgres:{s['POSTGRES_PASSWORD']}@{host}:{p['postgres-recovery']}/opsbook",
         # The pooler the app and worker go through, as the app's user; its admin console
         # (SHOW POOLS, SET, RELOAD) as the superuser; its exporter.
         "PGBOUNCER_URL": f"postgresql://opsbook:{s['APP_DB_PASSWORD']}@{host}:{p['pgbouncer']}/opsbook",
@@ -265,5 +268,6 @@ def target_env(settings: SandboxSettings, *, compose_file: Path, compose_command
 
 
 SECRET_ENV_NAMES = frozenset({*SECRET_KEYS, "PGPASSWORD", "REDISCLI_AUTH", "DATABASE_URL",
-                              "DATABASE_ADMIN_URL", "PGBOUNCER_URL", "PGBOUNCER_ADMIN_URL", "REDIS_URL",
+                              "DATABASE_ADMIN_URL", "RECOVERY_DATABASE_URL", "PGBOUNCER_URL", "PGBOUNCER_ADMIN_URL",
+                              "REDIS_URL",
                               "SLACK_WEBHOOK_URL"})
