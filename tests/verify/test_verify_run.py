@@ -154,10 +154,11 @@ def test_cli_merges_shard_status_files(tmp_path: Path) -> None:
     write_status(tmp_path / "shard-2" / "status.json", build_status([passing_two_cases()], "c1"))
     result = CliRunner().invoke(verify, ["--merge", str(tmp_path / "shard-1"), str(tmp_path / "shard-2" / "status.json"),
                                          "--out", str(tmp_path / "merged")])
-    assert result.exit_code == 0, result.output
+    # Written whole for the site, and failed: one runbook did.
+    assert result.exit_code == 1, result.output
     merged = json.loads((tmp_path / "merged" / "status.json").read_text())
     jsonschema.Draft202012Validator(schema()).validate(merged)
     assert set(merged["runbooks"]) == {"incidents/x", "deployment/deploy"}
-    assert "2 runbooks (1 failed)" in result.output
+    assert "2 runbooks into" in result.output and "✗ incidents/x failed" in result.output
     bad = CliRunner().invoke(verify, ["--merge"])
     assert bad.exit_code == 2 and "status.json files as PATHs" in bad.output

@@ -118,6 +118,7 @@ Examples:
   opsbook verify --shard 2/3                  a third of them, in their own sandbox
   opsbook verify --keep-sandbox               leave the sandbox up to look around
   opsbook verify --merge build/verify/shard-*/     combine shard results
+  opsbook verify --summary "$GITHUB_STEP_SUMMARY"  a Markdown table for the CI run's page
 
 \b
 For each runbook (and each of its `verify:` cases): reset the sandbox; if it
@@ -133,13 +134,23 @@ Writes to --out (default build/verify/, per shard build/verify/shard-I-of-N/):
   records/       transcript.md, events.jsonl per runbook and case
 
 \b
-Exit status: 0 every runbook passed, 1 a verification failed,
-2 usage error or a runbook that cannot be read."""
+Shards are balanced by the durations the last status.json recorded (--durations): every
+shard, given the same file, computes the same split. --merge fails (exit 1) naming each
+shard that is missing, did not verify a runbook it was given, or had a runbook fail.
+
+\b
+Exit status: 0 every runbook passed, 1 a verification failed (or, with --merge, a shard
+is missing or failed), 2 usage error or a runbook that cannot be read."""
 
 
 @click.command("verify", epilog=EPILOG)
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, path_type=Path))
-@click.option("--shard", metavar="I/N", help="Verify shard I of N (a stable share of the runbooks, own sandbox).")
+@click.option("--shard", metavar="I/N",
+              help="Verify shard I of N (a share balanced by recorded durations, own sandbox).")
+@click.option("--durations", type=click.Path(dir_okay=False, path_type=Path), metavar="STATUS_JSON",
+              help="With --shard: balance by the durations in this status.json [default: build/verify/status.json].")
+@click.option("--summary", "summary_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="Also write a Markdown table of runbooks and cases to FILE (e.g. $GITHUB_STEP_SUMMARY; appended).")
 @click.option("--junit", "junit", type=click.Path(dir_okay=False, path_type=Path),
               help="JUnit XML file [default: OUT/junit.xml].")
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path),
@@ -151,8 +162,9 @@ Exit status: 0 every runbook passed, 1 a verification failed,
               help="How long to wait for alerts to fire after the fault, and to resolve after the steps.")
 @click.option("--merge", is_flag=True,
               help="PATHs are status.json files (or folders holding one) of shards: merge them into OUT/status.json.")
-def verify(paths: tuple[Path, ...], shard: str | None, junit: Path | None, out: Path | None, keep_sandbox: bool,
-           project: str | None, alert_timeout: float, merge: bool) -> None:
+def verify(paths: tuple[Path, ...], shard: str | None, durations: Path | None, summary_file: Path | None,
+           junit: Path | None, out: Path | None, keep_sandbox: bool, project: str | None, alert_timeout: float,
+           merge: bool) -> None:
     """Prove runbooks against the disposable docker compose sandbox.
 
     PATH is a runbook file or a folder of runbooks (default: runbooks/).
@@ -167,11 +179,12 @@ def verify(paths: tuple[Path, ...], shard: str | None, junit: Path | None, out: 
         if merge:
             if not paths or shard:
                 raise UsageError("--merge takes the shards' status.json files as PATHs, and no --shard")
-            _merge(paths, (out or root / "build" / "verify") / "status.json", console)
-            return
+            raise SystemExit(_merge(paths, (out or root / "build" / "verify") / "status.json", console, summary_file))
+        if durations is not None and not shard:
+            raise UsageError("--durations balances shards: give it with --shard I/N")
         request = VerifyRequest(root=root, paths=tuple(paths), out=out, junit=junit,
                                 shard=Shard.parse(shard) if shard else None, project=project,
-                                keep_sandbox=keep_sandbox, alert_timeout=alert_timeout)
+                                keep_sandbox=keep_sandbox, alert_timeout=alert_timeout, durations=durations)
     except UsageError as exc:
         raise click.UsageError(str(exc)) from exc
     started = time.monotonic()
@@ -199,11 +212,29 @@ def verify(paths: tuple[Path, ...], shard: str | None, junit: Path | None, out: 
     elapsed = time.monotonic() - started
     verdict = "[green]all passed[/]" if not failed else f"[red]{failed} of {len(outcome.verifications)} failed[/]"
     console.print(f"{verdict} in {format_duration(elapsed)} — JUnit: {outcome.junit}, status: {outcome.status}")
+    if summary_file is not None:
+        from opsbook.verify.status import runbook_status
+        from opsbook.verify.summary import markdown_summary
+
+        title = f"opsbook verify, shard {request.shard}" if request.shard else "opsbook verify"
+        _append(summary_file, markdown_summary({v.runbook_id: runbook_status(v) for v in outcome.verifications}, title))
     raise SystemExit(outcome.exit_status)
 
 
-def _merge(files: tuple[Path, ...], target: Path, console: Console) -> None:
-    from opsbook.verify.status import merge_status, write_status
+def _append(path: Path, text: str) -> None:
+    """Append to FILE (GitHub's step summary is one file that every step appends to)."""
+    try:
+        with path.open("a", encoding="utf-8") as out:
+            out.write(text + "\n")
+    except OSError as exc:
+        raise click.FileError(str(path), hint=exc.strerror) from exc
+
+
+def _merge(files: tuple[Path, ...], target: Path, console: Console, summary_file: Path | None) -> int:
+    """Merge the shards' status files into `target`; 1 when a shard is missing, did not finish,
+    or a runbook failed (each problem named), else 0."""
+    from opsbook.verify.status import merge_problems, merge_status, write_status
+    from opsbook.verify.summary import markdown_summary
 
     documents = []
     files = tuple(p / "status.json" if p.is_dir() else p for p in files)
@@ -217,6 +248,10 @@ def _merge(files: tuple[Path, ...], target: Path, console: Console) -> None:
     except ValueError as exc:
         raise UsageError(str(exc)) from exc
     write_status(target, merged)
-    failed = [rid for rid, entry in merged["runbooks"].items() if entry["result"] != "passed"]
-    console.print(f"merged {len(files)} status files, {len(merged['runbooks'])} runbooks "
-                  f"({len(failed)} failed) into {target}")
+    problems = merge_problems(documents)
+    console.print(f"merged {len(files)} status files, {len(merged['runbooks'])} runbooks into {target}")
+    for problem in problems:
+        console.print(f"[red]✗ {escape(problem)}[/]")
+    if summary_file is not None:
+        _append(summary_file, markdown_summary(merged["runbooks"], "opsbook verify, all shards"))
+    return 1 if problems else 0

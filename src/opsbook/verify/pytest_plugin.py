@@ -23,7 +23,7 @@ from opsbook.text import format_duration
 from opsbook.verify.result import RunbookVerification
 
 if TYPE_CHECKING:
-    from opsbook.verify.suite import VerifySuite
+    from opsbook.verify.suite import VerifyRequest, VerifySuite
 
 _STATE = pytest.StashKey["_PluginState"]()
 
@@ -104,12 +104,19 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     state = config.stash[_STATE]
     if state.shard is None:
         return
+    from opsbook.verify.shard import assign, recorded_durations
+    from opsbook.verify.status import load_status_document
+
+    ids = [item.runbook.id for item in items if isinstance(item, RunbookItem)]
+    durations = recorded_durations(load_status_document(state.request().durations_path))
+    shard_of = assign(ids, state.shard.count, durations)
     keep, drop = [], []
     for item in items:
-        if isinstance(item, RunbookItem) and not state.shard.owns(item.runbook.id):
+        if isinstance(item, RunbookItem) and shard_of[item.runbook.id] != state.shard.index:
             drop.append(item)
         else:
             keep.append(item)
+    state.assigned = tuple(rid for rid, index in shard_of.items() if index == state.shard.index)
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep
@@ -246,6 +253,7 @@ class _PluginState:
     def __init__(self, config: pytest.Config, shard: Any) -> None:
         self.config = config
         self.shard = shard
+        self.assigned: tuple[str, ...] = ()  # this shard's runbooks, once collected
         self.suite: VerifySuite | None = None
 
     def verify(self, item: RunbookItem) -> RunbookVerification:
@@ -253,16 +261,21 @@ class _PluginState:
             self.suite = self._suite()
         return self.suite.verify(item.runbook)
 
-    def _suite(self) -> VerifySuite:
+    def request(self) -> VerifyRequest:
         from opsbook.runbook.discover import project_root
-        from opsbook.verify.suite import VerifyRequest, VerifySuite
+        from opsbook.verify.suite import VerifyRequest
 
         root = project_root(Path(self.config.invocation_params.dir))
         out = self.config.getoption("--opsbook-out")
-        request = VerifyRequest(root=root, out=Path(out).resolve() if out else None, shard=self.shard,
-                                project=self.config.getoption("--opsbook-project"),
-                                keep_sandbox=self.config.getoption("--opsbook-keep-sandbox"),
-                                alert_timeout=self.config.getoption("--opsbook-alert-timeout"))
+        return VerifyRequest(root=root, out=Path(out).resolve() if out else None, shard=self.shard,
+                             project=self.config.getoption("--opsbook-project"),
+                             keep_sandbox=self.config.getoption("--opsbook-keep-sandbox"),
+                             alert_timeout=self.config.getoption("--opsbook-alert-timeout"))
+
+    def _suite(self) -> VerifySuite:
+        from opsbook.verify.suite import VerifySuite
+
+        request = self.request()
         config = self.config
 
         def sandbox_factory(root: Path, project: str) -> Any:
@@ -273,7 +286,7 @@ class _PluginState:
                 chosen = Sandbox(root, project)
             return chosen
 
-        return VerifySuite(request, _PytestReporter(config), sandbox_factory)
+        return VerifySuite(request, _PytestReporter(config), sandbox_factory, assigned=self.assigned)
 
     def finish(self) -> None:
         if self.suite is not None:

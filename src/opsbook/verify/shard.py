@@ -1,19 +1,25 @@
-"""Sharding: a disjoint, stable share of the runbooks per shard, and a sandbox per shard.
+"""Sharding: a disjoint share of the runbooks per shard, balanced by time, and a sandbox per shard.
 
-A runbook belongs to shard `hash(id) mod N`, so its shard never changes when other runbooks
-are added or removed, and the N shards together cover every runbook exactly once. With few
-runbooks a shard can be empty; it then passes without starting a sandbox.
+Every shard computes the same assignment from the same inputs (the runbook ids and the durations
+recorded in the last status.json): the longest runbook first, each to the shard with the least
+time so far (the greedy "longest processing time" rule), so the slowest shard comes close to
+total/N. A runbook with no recorded duration counts as the median of those recorded (60 s when
+none is). The N shards together cover every runbook exactly once; with few runbooks a shard
+can be empty, and then passes without starting a sandbox.
 """
 
 from __future__ import annotations
 
-import hashlib
 import re
-from collections.abc import Iterable
+import statistics
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from opsbook.errors import UsageError
+
+DEFAULT_SECONDS = 60.0
+"""A runbook's weight when no duration was ever recorded."""
 
 VERIFY_PROJECT = "opsbook-verify"
 """Sandbox project of an unsharded verification; apart from the one `opsbook sandbox up` uses."""
@@ -48,12 +54,13 @@ class Shard:
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
 
-    def owns(self, runbook_id: str) -> bool:
-        digest = hashlib.sha256(runbook_id.encode("utf-8")).digest()
-        return int.from_bytes(digest[:8], "big") % self.count == self.index - 1
-
-    def select(self, runbooks: Iterable[T]) -> list[T]:
-        return [r for r in runbooks if self.owns(r.id)]
+    def select(self, runbooks: Iterable[T], durations: Mapping[str, float] | None = None) -> list[T]:
+        """This shard's runbooks, in their order; `runbooks` must be the whole selection, the same
+        for every shard."""
+        listed = list(runbooks)
+        mine = {rid for rid, index in assign([r.id for r in listed], self.count, durations or {}).items()
+                if index == self.index}
+        return [r for r in listed if r.id in mine]
 
     @property
     def project(self) -> str:
@@ -66,3 +73,37 @@ def sandbox_project(shard: Shard | None, explicit: str | None = None) -> str:
     if explicit:
         return explicit
     return shard.project if shard is not None else VERIFY_PROJECT
+
+
+def weights(runbook_ids: Iterable[str], durations: Mapping[str, float]) -> dict[str, float]:
+    """Each runbook's expected seconds: its recorded duration, else the median recorded."""
+    ids = list(runbook_ids)
+    known = [float(durations[i]) for i in ids if i in durations and durations[i] > 0]
+    fallback = statistics.median(known) if known else DEFAULT_SECONDS
+    return {i: float(durations[i]) if durations.get(i, 0) > 0 else fallback for i in ids}
+
+
+def assign(runbook_ids: Iterable[str], count: int, durations: Mapping[str, float]) -> dict[str, int]:
+    """Each runbook's shard (1-based): longest first to the least loaded shard, ties broken by id
+    and by the lower shard, so the result depends on nothing but the arguments."""
+    loads = [0.0] * count
+    shard_of: dict[str, int] = {}
+    expected = weights(set(runbook_ids), durations)
+    for rid in sorted(expected, key=lambda i: (-expected[i], i)):
+        index = min(range(count), key=lambda k: (loads[k], k))
+        loads[index] += expected[rid]
+        shard_of[rid] = index + 1
+    return shard_of
+
+
+def recorded_durations(document: Mapping[str, object] | None) -> dict[str, float]:
+    """Per runbook, the seconds its last verification took (a status.json document; {} for none)."""
+    runbooks = document.get("runbooks") if document else None
+    if not isinstance(runbooks, Mapping):
+        return {}
+    found = {}
+    for rid, entry in runbooks.items():
+        seconds = entry.get("duration") if isinstance(entry, Mapping) else None
+        if isinstance(seconds, (int, float)) and not isinstance(seconds, bool) and seconds > 0:
+            found[str(rid)] = float(seconds)
+    return found

@@ -98,19 +98,57 @@ def build_status(
     commit: str | None,
     generated_at: str | None = None,
     previous: Mapping[str, Any] | None = None,
+    shard: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """A status document; entries of `previous` not verified this time are kept as they were."""
+    """A status document; entries of `previous` not verified this time are kept as they were.
+    A shard's document says which shard it is and which runbooks it was given (`shard`:
+    index, count, runbooks), so a merge can tell a missing or unfinished shard."""
     runbooks: dict[str, Any] = {}
     if previous is not None and previous.get("schema") == SCHEMA_ID:
         runbooks.update(previous.get("runbooks", {}))
     for v in verifications:
         runbooks[v.runbook_id] = runbook_status(v)
-    return {
+    document = {
         "schema": SCHEMA_ID,
         "generated_at": generated_at or utc_now(),
         "commit": commit,
         "runbooks": dict(sorted(runbooks.items())),
     }
+    if shard is not None:
+        document["shard"] = {"index": int(shard["index"]), "count": int(shard["count"]),
+                             "runbooks": sorted(shard["runbooks"])}
+    return document
+
+
+def merge_problems(documents: Iterable[Mapping[str, Any]]) -> list[str]:
+    """What makes a merge of shard documents incomplete or failed, each naming its shard: a shard
+    missing or given twice, a runbook a shard was given and did not verify, a runbook that failed."""
+    docs = list(documents)
+    shards = [d["shard"] for d in docs if isinstance(d.get("shard"), Mapping)]
+    if not shards:
+        return [f"{rid} failed" for d in docs for rid, e in d.get("runbooks", {}).items() if e.get("result") != "passed"]
+    problems = []
+    if len(shards) != len(docs):
+        problems.append(f"{len(docs) - len(shards)} of the status files are not a shard's (no `shard` field)")
+    counts = sorted({int(s["count"]) for s in shards})
+    if len(counts) > 1:
+        problems.append(f"the shards were cut differently: of {', '.join(map(str, counts))}")
+    count = counts[-1]
+    seen = [int(s["index"]) for s in shards]
+    for index in range(1, count + 1):
+        if index not in seen:
+            problems.append(f"shard {index}/{count} is missing: no status.json of it was given")
+        elif seen.count(index) > 1:
+            problems.append(f"shard {index}/{count} was given {seen.count(index)} times")
+    for doc, shard in ((d, d["shard"]) for d in docs if isinstance(d.get("shard"), Mapping)):
+        name = f"shard {shard['index']}/{shard['count']}"
+        entries = doc.get("runbooks", {})
+        for rid in shard.get("runbooks", []):
+            if rid not in entries:
+                problems.append(f"{name} did not verify {rid} (it stopped before, or its results were lost)")
+            elif entries[rid].get("result") != "passed":
+                problems.append(f"{name}: {rid} failed")
+    return problems
 
 
 def merge_status(documents: Iterable[Mapping[str, Any]], generated_at: str | None = None) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from opsbook.sandbox.progress import ProgressFactory
 from opsbook.text import display_path, utc_now
 from opsbook.verify.junit import write_junit
 from opsbook.verify.result import CaseResult, RunbookVerification
-from opsbook.verify.shard import Shard, sandbox_project
+from opsbook.verify.shard import Shard, assign, recorded_durations, sandbox_project
 from opsbook.verify.status import build_status, load_status_document, write_status
 from opsbook.verify.verifier import QuietReporter, Reporter, RunFunction, Verifier, VerifySandbox, VerifySettings
 
@@ -52,6 +52,13 @@ class VerifyRequest:
     keep_sandbox: bool = False
     up_timeout: float = 600.0
     alert_timeout: float = 180.0
+    durations: Path | None = None  # a status.json whose durations balance the shards
+
+    @property
+    def durations_path(self) -> Path:
+        """The status.json the shards are balanced by: --durations, else the unsharded results
+        folder's (where a merge writes the last complete status)."""
+        return self.durations if self.durations is not None else self.root / "build" / "verify" / "status.json"
 
     @property
     def out_dir(self) -> Path:
@@ -151,6 +158,7 @@ class VerifySuite:
     run: RunFunction | None = None
     up_progress: ProgressFactory | None = None
     results: list[RunbookVerification] = field(default_factory=list)
+    assigned: tuple[str, ...] = ()  # a shard's runbooks (its status.json names them for the merge)
 
     def __post_init__(self) -> None:
         self.commit = git_commit(self.request.root)
@@ -189,7 +197,11 @@ class VerifySuite:
         request = self.request
         junit = write_junit(request.junit_path, self.results)
         previous = load_status_document(request.status_path)
-        status = write_status(request.status_path, build_status(self.results, self.commit, previous=previous))
+        shard = None
+        if request.shard is not None:
+            shard = {"index": request.shard.index, "count": request.shard.count, "runbooks": self.assigned}
+        status = write_status(request.status_path, build_status(self.results, self.commit, previous=previous,
+                                                                 shard=shard))
         return junit, status
 
     def close(self) -> None:
@@ -231,8 +243,11 @@ def select(request: VerifyRequest) -> tuple[list[Runbook], list[RunbookVerificat
     runbooks, broken = collect(list(request.paths) or [runbooks_dir(request.root)], request.root)
     total = len(runbooks)
     if request.shard is not None:
-        runbooks = request.shard.select(runbooks)
-        broken = [b for b in broken if request.shard.owns(b.runbook_id)]
+        durations = recorded_durations(load_status_document(request.durations_path))
+        ids = [r.id for r in runbooks] + [b.runbook_id for b in broken]
+        mine = {rid for rid, index in assign(ids, request.shard.count, durations).items() if index == request.shard.index}
+        runbooks = [r for r in runbooks if r.id in mine]
+        broken = [b for b in broken if b.runbook_id in mine]
     return runbooks, broken, total
 
 
@@ -248,7 +263,9 @@ def run_verification(request: VerifyRequest, reporter: Reporter | None = None,
     `selection` is what `select(request)` returned, when the caller already asked for it.
     """
     runbooks, broken = selection if selection is not None else select(request)[:2]
-    with VerifySuite(request, reporter or QuietReporter(), sandbox_factory, run, up_progress) as suite:
+    assigned = tuple(r.id for r in runbooks) + tuple(b.runbook_id for b in broken)
+    with VerifySuite(request, reporter or QuietReporter(), sandbox_factory, run, up_progress,
+                     assigned=assigned) as suite:
         for verification in broken:
             suite.add(verification)
         for runbook in runbooks:
