@@ -119,6 +119,7 @@ Examples:
   opsbook verify --keep-sandbox               leave the sandbox up to look around
   opsbook verify --merge build/verify/shard-*/     combine shard results
   opsbook verify --summary "$GITHUB_STEP_SUMMARY"  a Markdown table for the CI run's page
+  opsbook verify --changed origin/main        only what this branch can affect (pull requests)
 
 \b
 For each runbook (and each of its `verify:` cases): reset the sandbox; if it
@@ -149,6 +150,8 @@ is missing or failed), 2 usage error or a runbook that cannot be read."""
               help="Verify shard I of N (a share balanced by recorded durations, own sandbox).")
 @click.option("--durations", type=click.Path(dir_okay=False, path_type=Path), metavar="STATUS_JSON",
               help="With --shard: balance by the durations in this status.json [default: build/verify/status.json].")
+@click.option("--changed", "changed_base", is_flag=False, flag_value="HEAD", default=None, metavar="[BASE]",
+              help="Only the runbooks a change since BASE can affect (default HEAD: uncommitted changes), each with why.")
 @click.option("--summary", "summary_file", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
               help="Also write a Markdown table of runbooks and cases to FILE (e.g. $GITHUB_STEP_SUMMARY; appended).")
 @click.option("--junit", "junit", type=click.Path(dir_okay=False, path_type=Path),
@@ -162,7 +165,8 @@ is missing or failed), 2 usage error or a runbook that cannot be read."""
               help="How long to wait for alerts to fire after the fault, and to resolve after the steps.")
 @click.option("--merge", is_flag=True,
               help="PATHs are status.json files (or folders holding one) of shards: merge them into OUT/status.json.")
-def verify(paths: tuple[Path, ...], shard: str | None, durations: Path | None, summary_file: Path | None,
+def verify(paths: tuple[Path, ...], shard: str | None, durations: Path | None, changed_base: str | None,
+           summary_file: Path | None,
            junit: Path | None, out: Path | None, keep_sandbox: bool, project: str | None, alert_timeout: float,
            merge: bool) -> None:
     """Prove runbooks against the disposable docker compose sandbox.
@@ -192,6 +196,16 @@ def verify(paths: tuple[Path, ...], shard: str | None, durations: Path | None, s
         runbooks, unreadable, listed = select(request)
     except OpsbookError as exc:
         raise click.UsageError(str(exc)) from exc
+    if changed_base is not None:
+        if request.shard is not None:
+            raise click.UsageError("--changed picks the runbooks of a change; shards are for the whole library")
+        try:
+            runbooks, unreadable = _changed_only(root, changed_base, runbooks, unreadable, console)
+        except OpsbookError as exc:
+            raise click.UsageError(str(exc)) from exc
+        if not runbooks and not unreadable:
+            console.print(f"no runbook is affected by the change since {changed_base}: nothing to verify")
+            raise SystemExit(0)
     total = len(runbooks)
     if request.shard is not None:
         console.print(f"shard {request.shard}: {total} of {listed} runbooks, "
@@ -219,6 +233,22 @@ def verify(paths: tuple[Path, ...], shard: str | None, durations: Path | None, s
         title = f"opsbook verify, shard {request.shard}" if request.shard else "opsbook verify"
         _append(summary_file, markdown_summary({v.runbook_id: runbook_status(v) for v in outcome.verifications}, title))
     raise SystemExit(outcome.exit_status)
+
+
+def _changed_only(root: Path, base: str, runbooks: list[Runbook], unreadable: list[RunbookVerification],
+                  console: Console) -> tuple[list[Runbook], list[RunbookVerification]]:
+    """The runbooks (and unreadable files) a change since `base` affects; prints why for each."""
+    from opsbook.sandbox import Sandbox
+    from opsbook.verify.changed import affected, changed_alerts_since, changed_files
+
+    files = changed_files(root, base)
+    reasons = affected(runbooks, files, changed_alerts_since(root, base, files), Sandbox(root).compose_spec(), root)
+    broken = [b for b in unreadable if any(f.endswith(f"{b.runbook_id}.md") for f in files)]
+    console.print(f"--changed {escape(base)}: {len(files)} files changed, {len(reasons) + len(broken)} of "
+                  f"{len(runbooks) + len(unreadable)} runbooks affected")
+    for rid, why in reasons.items():
+        console.print(f"  {escape(rid)}: {escape('; '.join(why))}")
+    return [r for r in runbooks if r.id in reasons], broken
 
 
 def _append(path: Path, text: str) -> None:
