@@ -122,6 +122,8 @@ class SandboxSettings:
         # one compose command (APP_GREEN_VERSION=1.1.0 $COMPOSE up -d app-green).
         values = {"COMPOSE_PROJECT_NAME": self.project, "APP_VERSION": self.app_version,
                   "APP_GREEN_VERSION": self.app_version, "WORKER_VERSION": DEFAULT_WORKER_VERSION}
+        # A recovery drill sets these for the one command that starts its fresh instance.
+        values.update({"DR_BASE_BACKUP": "", "DR_WAL_ARCHIVED_BEFORE": "", "DR_RECOVERY_TARGET_TIME": ""})
         values.update({port_variable(name): str(port) for name, port in self.ports.items()})
         values.update(self.secrets)
         values.update(self.extra)
@@ -168,7 +170,8 @@ class SandboxSettings:
         project = values.pop("COMPOSE_PROJECT_NAME")
         app_version = values.pop("APP_VERSION", DEFAULT_APP_VERSION) or DEFAULT_APP_VERSION
         found_secrets = {k: values.pop(k) for k in SECRET_KEYS if values.get(k)}
-        for key in (*OBSOLETE_KEYS, "APP_GREEN_VERSION", "WORKER_VERSION"):  # those two: compose_variables
+        for key in (*OBSOLETE_KEYS, "APP_GREEN_VERSION", "WORKER_VERSION", "DR_BASE_BACKUP", "DR_WAL_ARCHIVED_BEFORE",
+                    "DR_RECOVERY_TARGET_TIME"):  # set by compose_variables
             values.pop(key, None)
         return cls(project=project, ports=ports, secrets=found_secrets, app_version=app_version, extra=values)
 
@@ -226,7 +229,8 @@ def target_env(settings: SandboxSettings, *, compose_file: Path, compose_command
     """The variables a runbook step sees for this sandbox (`opsbook sandbox env`)."""
     p = settings.ports
     s = settings.secrets
-    env = settings.compose_variables()
+    # The recovery drill's variables are compose's only: a step sets them for one command.
+    env = {k: v for k, v in settings.compose_variables().items() if not k.startswith("DR_")}
     env.update({
         "COMPOSE_FILE": str(compose_file),
         "COMPOSE": compose_command,
