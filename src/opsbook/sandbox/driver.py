@@ -57,6 +57,8 @@ DRILL_PROFILE = "drills"
 """Services started only on demand: fault clients, and the fresh instance of a recovery drill.
 A reset removes their containers; `down` removes them with the rest."""
 ON_DEMAND_PROFILES = (FAULT_PROFILE, DRILL_PROFILE)
+EVERY_PROFILE = ",".join(("build", *ON_DEMAND_PROFILES))
+"""COMPOSE_PROFILES for commands that must see every service (down, logs)."""
 RESET_NOISE = "PrometheusNotificationsFailing"
 """The alert a reset's own restart of Alertmanager may raise; the reset waits until it is gone."""
 LOG_LINES = 15
@@ -447,7 +449,7 @@ class Sandbox:
         """Remove containers (fault clients included), networks and volumes."""
         self._require_docker()
         self._compose("down", "--volumes", "--remove-orphans", "--timeout", "3",
-                      env={"COMPOSE_PROFILES": ",".join(("build", *ON_DEMAND_PROFILES))}, timeout=300)
+                      env={"COMPOSE_PROFILES": EVERY_PROFILE}, timeout=300)
         self._write_active_faults([])
 
     def reset(self) -> None:
@@ -792,7 +794,7 @@ class Sandbox:
             args.append(service)
         command = self.compose()
         argv = [*command.argv, "-f", str(self.compose_file), "-p", self.project, *args]
-        env = {**os.environ, **self._compose_variables(), "COMPOSE_PROFILES": ",".join(("build", *ON_DEMAND_PROFILES))}
+        env = {**os.environ, **self._compose_variables(), "COMPOSE_PROFILES": EVERY_PROFILE}
         try:
             return subprocess.run(argv, env=env, cwd=self.dir, check=False).returncode
         except KeyboardInterrupt:

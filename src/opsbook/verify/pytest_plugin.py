@@ -104,19 +104,18 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     state = config.stash[_STATE]
     if state.shard is None:
         return
-    from opsbook.verify.shard import assign, recorded_durations
+    from opsbook.verify.shard import recorded_durations
     from opsbook.verify.status import load_status_document
 
     ids = [item.runbook.id for item in items if isinstance(item, RunbookItem)]
-    durations = recorded_durations(load_status_document(state.request().durations_path))
-    shard_of = assign(ids, state.shard.count, durations)
+    mine = state.shard.share(ids, recorded_durations(load_status_document(state.request().durations_path)))
     keep, drop = [], []
     for item in items:
-        if isinstance(item, RunbookItem) and shard_of[item.runbook.id] != state.shard.index:
+        if isinstance(item, RunbookItem) and item.runbook.id not in mine:
             drop.append(item)
         else:
             keep.append(item)
-    state.assigned = tuple(rid for rid, index in shard_of.items() if index == state.shard.index)
+    state.assigned = tuple(sorted(mine))
     if drop:
         config.hook.pytest_deselected(items=drop)
         items[:] = keep

@@ -54,12 +54,15 @@ class Shard:
     def __str__(self) -> str:
         return f"{self.index}/{self.count}"
 
-    def select(self, runbooks: Iterable[T], durations: Mapping[str, float] | None = None) -> list[T]:
-        """This shard's runbooks, in their order; `runbooks` must be the whole selection, the same
+    def share(self, runbook_ids: Iterable[str], durations: Mapping[str, float] | None = None) -> set[str]:
+        """The ids of this shard's runbooks; `runbook_ids` must be the whole selection, the same
         for every shard."""
+        return {rid for rid, index in assign(runbook_ids, self.count, durations or {}).items() if index == self.index}
+
+    def select(self, runbooks: Iterable[T], durations: Mapping[str, float] | None = None) -> list[T]:
+        """This shard's runbooks, in their order."""
         listed = list(runbooks)
-        mine = {rid for rid, index in assign([r.id for r in listed], self.count, durations or {}).items()
-                if index == self.index}
+        mine = self.share((r.id for r in listed), durations)
         return [r for r in listed if r.id in mine]
 
     @property

@@ -22,7 +22,7 @@ from opsbook.sandbox.progress import ProgressFactory
 from opsbook.text import display_path, utc_now
 from opsbook.verify.junit import write_junit
 from opsbook.verify.result import CaseResult, RunbookVerification
-from opsbook.verify.shard import Shard, assign, recorded_durations, sandbox_project
+from opsbook.verify.shard import Shard, recorded_durations, sandbox_project
 from opsbook.verify.status import build_status, load_status_document, write_status
 from opsbook.verify.verifier import QuietReporter, Reporter, RunFunction, Verifier, VerifySandbox, VerifySettings
 
@@ -243,9 +243,8 @@ def select(request: VerifyRequest) -> tuple[list[Runbook], list[RunbookVerificat
     runbooks, broken = collect(list(request.paths) or [runbooks_dir(request.root)], request.root)
     total = len(runbooks)
     if request.shard is not None:
-        durations = recorded_durations(load_status_document(request.durations_path))
         ids = [r.id for r in runbooks] + [b.runbook_id for b in broken]
-        mine = {rid for rid, index in assign(ids, request.shard.count, durations).items() if index == request.shard.index}
+        mine = request.shard.share(ids, recorded_durations(load_status_document(request.durations_path)))
         runbooks = [r for r in runbooks if r.id in mine]
         broken = [b for b in broken if b.runbook_id in mine]
     return runbooks, broken, total
