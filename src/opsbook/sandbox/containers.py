@@ -49,6 +49,14 @@ def docker_available() -> str | None:
     return None
 
 
+def project_volumes(project: str) -> list[str]:
+    """Names of the compose project's volumes (compose labels the ones it creates)."""
+    listed = docker("volume", "ls", "-q", "--filter", f"label=com.docker.compose.project={project}")
+    if listed.returncode != 0:
+        raise SandboxError(f"docker volume ls failed: {listed.stderr.strip()}")
+    return listed.stdout.split()
+
+
 def project_containers(project: str) -> list[dict[str, Any]]:
     """`docker inspect` of every container of the compose project (one-off `run` ones excluded)."""
     listed = docker("ps", "-aq", "--no-trunc", "--filter", f"label=com.docker.compose.project={project}")

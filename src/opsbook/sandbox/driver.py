@@ -27,6 +27,7 @@ from opsbook.sandbox.containers import (
     docker_available,
     image_created,
     project_containers,
+    project_volumes,
     service_state,
 )
 from opsbook.sandbox.faults import Fault, load_faults
@@ -198,6 +199,8 @@ class Sandbox:
                 self._require_docker()
                 task.update(f"{self.compose()} {self.compose().version}")
             with rep.task(f"settings ({self.env_file.name})") as task:
+                if not self.env_file.exists():
+                    self._remove_orphaned_sandbox(task)
                 settings = self._ensure_settings()
                 write_notification_secrets(self.notification_secrets_dir, settings)
                 write_store_keys(self.backup_store_dir, self.project, settings.ports["backup-store"])
@@ -209,6 +212,25 @@ class Sandbox:
                 task.update(how)
             self._build_images(rep, deadline)
             self._start(rep, settings, deadline)
+
+    def _remove_orphaned_sandbox(self, task: Task) -> None:
+        """Containers and volumes of this project left by a sandbox whose env file is gone (a fresh
+        clone on a machine that ran one before, a deleted sandbox/.env): their database holds the old
+        passwords and their store another cluster's WAL, so they go before new secrets are made."""
+        volumes = project_volumes(self.project)
+        if not volumes and not project_containers(self.project):
+            return
+        task.update(f"removing an earlier sandbox of project {self.project} whose settings are gone "
+                    f"({len(volumes)} volumes)")
+        self._compose("down", "--volumes", "--remove-orphans", "--timeout", "3",
+                      env={"COMPOSE_PROFILES": EVERY_PROFILE}, timeout=300)
+        left = project_volumes(self.project)  # volumes an older compose.yaml declared
+        if left:
+            docker("volume", "rm", *left)
+            left = project_volumes(self.project)
+        if left:
+            raise SandboxError(f"could not remove the earlier sandbox's volumes {', '.join(left)} (in use by "
+                               f"another container?): remove them with `docker volume rm {' '.join(left)}`")
 
     def _ensure_settings(self) -> SandboxSettings:
         """Create the env file with random secrets on first use; keep secrets, refresh ports after."""
