@@ -5,6 +5,8 @@ BIN      = $(VENV)/bin
 STAMP    = $(VENV)/.opsbook-installed
 HOST     = .opsbook/.host-ready
 PYTEST_ARGS ?=
+WORKERS ?= 2
+SHARED  ?= 600
 
 .PHONY: setup host test test-fast lint verify serve demo bench clean
 
@@ -22,8 +24,11 @@ host:                       ## Debian packages, docker engine (started), compose
 
 test: setup host            ## the whole suite: unit, kernel, sandbox, site, and every runbook verified
 	mkdir -p build/test-results
-	# The runbooks are verified in the tests' sandbox (tests/conftest.py), not in a second one.
-	$(BIN)/pytest tests runbooks --opsbook-project "$${OPSBOOK_TEST_SANDBOX_PROJECT:-opsbook-test}" \
+	# Two workers, two sandboxes: one runs the tests marked sandbox (tests/conftest.py's) and a
+	# share of the runbooks, the other the rest of the runbooks in project <project>-2; the tests
+	# that need neither fill the gaps. SHARED is about what the first sandbox's tests take.
+	$(BIN)/pytest tests runbooks -n $(WORKERS) --opsbook-sandboxes $(WORKERS) --opsbook-shared-seconds $(SHARED) \
+	  --opsbook-project "$${OPSBOOK_TEST_SANDBOX_PROJECT:-opsbook-test}" \
 	  --junitxml=build/test-results/junit.xml $(PYTEST_ARGS)
 
 test-fast: setup            ## every test that needs neither docker nor a browser

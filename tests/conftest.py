@@ -34,3 +34,14 @@ def sandbox() -> Iterator[Sandbox]:
 def shell_env(sandbox: Sandbox) -> dict[str, str]:
     """The environment a runbook step sees: the caller's plus `opsbook sandbox env`."""
     return {**os.environ, **sandbox.env()}
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """A test that uses the sandbox fixture must be marked `sandbox`: with several pytest-xdist
+    workers (make test) the marked tests go to the worker that owns the sandbox, and another
+    worker would start the same compose project a second time."""
+    unmarked = [item.nodeid for item in items
+                if "sandbox" in getattr(item, "fixturenames", ()) and item.get_closest_marker("sandbox") is None]
+    if unmarked:
+        raise pytest.UsageError("these tests use the sandbox fixture without the sandbox mark "
+                                "(add pytestmark = pytest.mark.sandbox):\n  " + "\n  ".join(unmarked))

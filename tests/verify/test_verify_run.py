@@ -162,3 +162,55 @@ def test_cli_merges_shard_status_files(tmp_path: Path) -> None:
     assert "2 runbooks into" in result.output and "✗ incidents/x failed" in result.output
     bad = CliRunner().invoke(verify, ["--merge"])
     assert bad.exit_code == 2 and "status.json files as PATHs" in bad.output
+
+
+def test_pytest_xdist_verifies_in_several_sandboxes_and_merges_one_status(tmp_path: Path) -> None:
+    """`pytest -n 2 --opsbook-sandboxes 2`: each runbook verified once, in one of two sandbox
+    projects (the first shared with the tests marked sandbox), one status.json at the end."""
+    for index in range(6):
+        write_runbook(tmp_path, f"r/book{index}", "timeout: 20", GOOD, title=f"Book {index}")
+    root = tmp_path
+    (root / "conftest.py").write_text(
+        "import os\n"
+        "from pathlib import Path\n"
+        "from tests.support.file_sandbox import FileSandbox\n"
+        "def pytest_opsbook_sandbox(config, root, project):\n"
+        "    used = Path(str(root)) / 'used'\n"
+        "    used.mkdir(exist_ok=True)\n"
+        "    with (used / project).open('a') as log:  # which worker made this project's sandbox\n"
+        "        log.write(os.environ.get('PYTEST_XDIST_WORKER', '-') + ' ')\n"
+        "    return FileSandbox(Path(str(root)) / 'state' / project, {})\n"
+    )
+    (root / "test_shared.py").write_text(
+        "import os, pytest\n"
+        "@pytest.mark.sandbox\n"
+        "def test_uses_the_first_sandbox():\n"
+        "    open('shared-worker', 'w').write(os.environ.get('PYTEST_XDIST_WORKER', 'none'))\n"
+        "def test_plain():\n"
+        "    pass\n"
+    )
+    result = _pytest(root, "test_shared.py", "runbooks", "-n", "2",
+                     "--opsbook-sandboxes", "2", "--opsbook-project", "p", "--opsbook-shared-seconds", "100",
+                     "-q", "-p", "no:randomly")
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "8 passed" in result.stdout, result.stdout
+    # One suite per sandbox: each project made once, by one worker.
+    assert sorted(p.name for p in (root / "used").iterdir()) == ["p", "p-2"]
+    workers = {p.name: p.read_text().split() for p in (root / "used").iterdir()}
+    assert all(len(w) == 1 for w in workers.values()), workers
+    assert workers["p"] != workers["p-2"], "the two sandboxes should run at once, in two workers"
+    assert (root / "shared-worker").read_text() == workers["p"][0], "the test marked sandbox uses the first one"
+    shards = [json.loads((root / "build" / "verify" / f"shard-{i}-of-2" / "status.json").read_text()) for i in (1, 2)]
+    one, two = (set(doc["runbooks"]) for doc in shards)
+    assert not one & two and one | two == {f"r/book{i}" for i in range(6)}
+    # The first sandbox has a head start (the shared test), so it gets fewer runbooks.
+    assert len(one) < len(two), (one, two)
+    merged = json.loads((root / "build" / "verify" / "status.json").read_text())
+    jsonschema.Draft202012Validator(schema()).validate(merged)
+    assert set(merged["runbooks"]) == one | two
+
+
+def test_several_sandboxes_and_a_shard_are_refused_together(tmp_path: Path) -> None:
+    root = _project(tmp_path)
+    result = _pytest(root, "runbooks", "--opsbook-sandboxes", "2", "--opsbook-shard", "1/2")
+    assert result.returncode == 4 and "give one" in result.stderr, result.stdout + result.stderr

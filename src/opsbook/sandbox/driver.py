@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
@@ -11,8 +12,9 @@ import time
 import urllib.error
 import urllib.request
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterable, Mapping
+from typing import Any, Iterable, Iterator, Mapping
 
 import yaml
 
@@ -207,11 +209,32 @@ class Sandbox:
                 task.update(f"project {self.project}, ports {min(settings.ports.values())}-"
                             f"{max(settings.ports.values())}")
             self._check_ports(settings)
-            with rep.task(f"base image {BASE_IMAGE}") as task:
-                how = ensure_base_image(task.update)
-                task.update(how)
-            self._build_images(rep, deadline)
+            # Images are the docker engine's, shared by every project: two `up`s at once (two
+            # shards, the test suite's sandboxes) build them once, the second waiting for the first.
+            waited = time.monotonic()
+            with self._images_lock(rep):
+                deadline += time.monotonic() - waited  # another `up`'s builds are not this one's time
+                with rep.task(f"base image {BASE_IMAGE}") as task:
+                    how = ensure_base_image(task.update)
+                    task.update(how)
+                self._build_images(rep, deadline)
             self._start(rep, settings, deadline)
+
+    @contextmanager
+    def _images_lock(self, rep: Progress) -> Iterator[None]:
+        path = self.dir / ".state" / "images.lock"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with path.open("a") as lock:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                with rep.task("images") as task:
+                    task.update("another sandbox is building them; waiting")
+                    fcntl.flock(lock, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(lock, fcntl.LOCK_UN)
 
     def _remove_orphaned_sandbox(self, task: Task) -> None:
         """Containers and volumes of this project left by a sandbox whose env file is gone (a fresh

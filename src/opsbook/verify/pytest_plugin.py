@@ -11,6 +11,8 @@ go to `--opsbook-out` (default build/verify).
 from __future__ import annotations
 
 from collections.abc import Iterator
+import shutil
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -56,6 +58,13 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="leave the sandbox running after the session")
     group.addoption("--opsbook-alert-timeout", metavar="SECONDS", type=float, default=180.0,
                     help="how long to wait for alerts to fire and to resolve (default 180)")
+    group.addoption("--opsbook-sandboxes", metavar="N", type=int, default=1,
+                    help="verify the runbooks in N sandboxes at once, balanced by recorded durations: "
+                         "the project and P-2 ... P-N, with pytest-xdist's `-n N --dist loadgroup "
+                         "--no-loadscope-reorder`; results merged into one status.json (default 1)")
+    group.addoption("--opsbook-shared-seconds", metavar="SECONDS", type=float, default=0.0,
+                    help="with --opsbook-sandboxes: seconds of other tests (marked sandbox) that run "
+                         "in the first sandbox, so it is given fewer runbooks (default 0)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -69,7 +78,13 @@ def pytest_configure(config: pytest.Config) -> None:
             shard = Shard.parse(config.getoption("--opsbook-shard"))
         except UsageError as exc:
             raise pytest.UsageError(str(exc)) from exc
-    config.stash[_STATE] = _PluginState(config, shard)
+    sandboxes = config.getoption("--opsbook-sandboxes")
+    if sandboxes < 1:
+        raise pytest.UsageError(f"--opsbook-sandboxes {sandboxes}: give 1 or more")
+    if sandboxes > 1 and shard is not None:
+        raise pytest.UsageError("--opsbook-shard and --opsbook-sandboxes split the runbooks two ways: give one "
+                                "(a shard per machine, or several sandboxes on this one)")
+    config.stash[_STATE] = _PluginState(config, shard, sandboxes)
 
 
 def _named_on_command_line(config: pytest.Config, path: Path) -> bool:
@@ -100,8 +115,11 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
     return RunbookFile.from_parent(parent, path=file_path)
 
 
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     state = config.stash[_STATE]
+    if state.sandboxes > 1:
+        _group_by_sandbox(state, items)
     if state.shard is None:
         return
     from opsbook.verify.shard import recorded_durations
@@ -121,10 +139,72 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         items[:] = keep
 
 
+def _group_by_sandbox(state: _PluginState, items: list[pytest.Item]) -> None:
+    """Each runbook to one of the sandboxes (an xdist_group each), the other tests marked
+    `sandbox` to the first (the session's), and the groups first in the collection, so that
+    xdist starts one per worker before the rest of the suite fills the gaps."""
+    from opsbook.verify.shard import assign, recorded_durations
+    from opsbook.verify.status import load_status_document
+
+    ids = [item.runbook.id for item in items if isinstance(item, RunbookItem)]
+    durations = recorded_durations(load_status_document(state.request().durations_path))
+    state.groups = assign(ids, state.sandboxes, durations,
+                          head_start={1: state.config.getoption("--opsbook-shared-seconds")})
+    order: dict[int, int] = {}
+    grouped: dict[str, str] = {}
+    for position, item in enumerate(items):
+        if isinstance(item, RunbookItem):
+            group = state.groups[item.runbook.id]
+        elif item.get_closest_marker("sandbox") is not None:
+            group = 1
+        else:
+            order[position] = state.sandboxes
+            continue
+        grouped[item.nodeid] = sandbox_group(group)
+        order[position] = group - 1
+    ranked = sorted(range(len(items)), key=lambda position: order[position])
+    items[:] = [items[position] for position in ranked]
+    workerinput = getattr(state.config, "workerinput", None)
+    if workerinput is not None:
+        from opsbook.verify.xdist_scheduling import write_worker_groups
+
+        write_worker_groups(workerinput, grouped)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node: Any) -> None:
+    """pytest-xdist, in the controller: where each worker tells which of its tests use which sandbox."""
+    state = node.config.stash[_STATE]
+    if state.sandboxes > 1:
+        from opsbook.verify.xdist_scheduling import WORKER_INPUT_KEY
+
+        node.workerinput[WORKER_INPUT_KEY] = str(state.groups_folder())
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """pytest-xdist, in the controller: with several sandboxes, each one's tests run in one worker."""
+    state = config.stash[_STATE]
+    if state.sandboxes == 1:
+        return None
+    from opsbook.verify.xdist_scheduling import make_scheduler
+
+    return make_scheduler(config, log, state.groups_folder())
+
+
+def sandbox_group(index: int) -> str:
+    """The xdist group of the runbooks (and tests) that use sandbox `index`."""
+    return f"opsbook-sandbox-{index}"
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     state = session.config.stash.get(_STATE, None)
     if state is not None:
         state.finish()
+        if state.sandboxes > 1 and not hasattr(session.config, "workerinput"):
+            state.merge()  # the controller (or a run without xdist): one status.json for the site
+            if state._groups_folder is not None:
+                shutil.rmtree(state._groups_folder, ignore_errors=True)
 
 
 class RunbookFile(pytest.File):
@@ -249,33 +329,71 @@ class _PytestReporter:
 class _PluginState:
     """The pytest session's verification suite, made when the first runbook item runs."""
 
-    def __init__(self, config: pytest.Config, shard: Any) -> None:
+    def __init__(self, config: pytest.Config, shard: Any, sandboxes: int = 1) -> None:
         self.config = config
         self.shard = shard
+        self.sandboxes = sandboxes
+        self.groups: dict[str, int] = {}  # runbook id → its sandbox (1-based), with several sandboxes
         self.assigned: tuple[str, ...] = ()  # this shard's runbooks, once collected
-        self.suite: VerifySuite | None = None
+        self.suites: dict[int, VerifySuite] = {}
+        self._groups_folder: Path | None = None
+
+    def groups_folder(self) -> Path:
+        """Made once, in the controller; removed with the rest of pytest's temporary files."""
+        if self._groups_folder is None:
+            import tempfile
+
+            self._groups_folder = Path(tempfile.mkdtemp(prefix="opsbook-sandbox-groups-"))
+        return self._groups_folder
+
+    @property
+    def suite(self) -> VerifySuite | None:
+        """The suite of the first sandbox (the only one without --opsbook-sandboxes)."""
+        return self.suites.get(1)
 
     def verify(self, item: RunbookItem) -> RunbookVerification:
-        if self.suite is None:
-            self.suite = self._suite()
-        return self.suite.verify(item.runbook)
+        group = self.groups.get(item.runbook.id, 1)
+        if group not in self.suites:
+            self.suites[group] = self._suite(group)
+        return self.suites[group].verify(item.runbook)
 
-    def request(self) -> VerifyRequest:
+    def request(self, group: int | None = None) -> VerifyRequest:
+        """The verification request of the session, or of one of its sandboxes."""
         from opsbook.runbook.discover import project_root
+        from opsbook.verify.shard import Shard, sandbox_project
         from opsbook.verify.suite import VerifyRequest
 
         root = project_root(Path(self.config.invocation_params.dir))
         out = self.config.getoption("--opsbook-out")
-        return VerifyRequest(root=root, out=Path(out).resolve() if out else None, shard=self.shard,
-                             project=self.config.getoption("--opsbook-project"),
-                             keep_sandbox=self.config.getoption("--opsbook-keep-sandbox"),
-                             alert_timeout=self.config.getoption("--opsbook-alert-timeout"))
+        request = VerifyRequest(root=root, out=Path(out).resolve() if out else None, shard=self.shard,
+                                project=self.config.getoption("--opsbook-project"),
+                                keep_sandbox=self.config.getoption("--opsbook-keep-sandbox"),
+                                alert_timeout=self.config.getoption("--opsbook-alert-timeout"))
+        if group is None or self.sandboxes == 1:
+            return request
+        # Each sandbox is a shard of this session: its own project and results folder, merged at the end.
+        part = Shard(group, self.sandboxes)
+        base = sandbox_project(None, request.project)
+        return replace(request, shard=part, project=base if group == 1 else f"{base}-{group}",
+                       out=request.out_dir / f"shard-{group}-of-{self.sandboxes}")
 
-    def _suite(self) -> VerifySuite:
+    def merge(self) -> None:
+        """The sandboxes' status files (and the last complete one) merged into the session's."""
+        from opsbook.verify.status import load_status_document, merge_status, write_status
+
+        whole = self.request()
+        documents = [load_status_document(self.request(group).status_path) for group in range(1, self.sandboxes + 1)]
+        if any(doc is not None for doc in documents):  # none: no runbook was verified
+            found = [doc for doc in [load_status_document(whole.status_path), *documents] if doc is not None]
+            write_status(whole.status_path, merge_status(found))
+
+    def _suite(self, group: int = 1) -> VerifySuite:
         from opsbook.verify.suite import VerifySuite
 
-        request = self.request()
+        request = self.request(group)
         config = self.config
+        assigned = self.assigned if self.sandboxes == 1 else tuple(
+            sorted(rid for rid, index in self.groups.items() if index == group))
 
         def sandbox_factory(root: Path, project: str) -> Any:
             chosen = config.hook.pytest_opsbook_sandbox(config=config, root=root, project=project)
@@ -285,8 +403,8 @@ class _PluginState:
                 chosen = Sandbox(root, project)
             return chosen
 
-        return VerifySuite(request, _PytestReporter(config), sandbox_factory, assigned=self.assigned)
+        return VerifySuite(request, _PytestReporter(config), sandbox_factory, assigned=assigned)
 
     def finish(self) -> None:
-        if self.suite is not None:
-            self.suite.close()
+        for suite in self.suites.values():
+            suite.close()

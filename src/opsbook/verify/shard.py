@@ -86,10 +86,12 @@ def weights(runbook_ids: Iterable[str], durations: Mapping[str, float]) -> dict[
     return {i: float(durations[i]) if durations.get(i, 0) > 0 else fallback for i in ids}
 
 
-def assign(runbook_ids: Iterable[str], count: int, durations: Mapping[str, float]) -> dict[str, int]:
+def assign(runbook_ids: Iterable[str], count: int, durations: Mapping[str, float],
+           head_start: Mapping[int, float] | None = None) -> dict[str, int]:
     """Each runbook's shard (1-based): longest first to the least loaded shard, ties broken by id
-    and by the lower shard, so the result depends on nothing but the arguments."""
-    loads = [0.0] * count
+    and by the lower shard, so the result depends on nothing but the arguments. `head_start`:
+    seconds some shards are busy with before their first runbook (other tests sharing their sandbox)."""
+    loads = [float((head_start or {}).get(index + 1, 0.0)) for index in range(count)]
     shard_of: dict[str, int] = {}
     expected = weights(set(runbook_ids), durations)
     for rid in sorted(expected, key=lambda i: (-expected[i], i)):
