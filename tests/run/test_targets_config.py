@@ -188,6 +188,27 @@ def test_staging_without_a_terminal_fails_closed_before_the_first_step(staging: 
     assert not (rec / "events.jsonl").exists() or not [e for e in events(rec) if e["event"] == "step_started"]
 
 
+@pty
+def test_a_pipeline_confirms_with_the_targets_name_and_the_record_says_so(
+        staging: tuple[Project, dict[str, str]]) -> None:
+    project, _ = staging
+    name = project.runbook("look", RUNBOOK)
+    wrong = project.opsbook("run", name, "--target", "staging", "--yes", "--confirm-target", "production",
+                            "--record-dir", str(project.record("wrong")))
+    assert wrong.returncode == 2, wrong.stderr
+    assert "--confirm-target 'production' is not the target's name (staging): nothing ran" in wrong.stderr
+    assert not (project.root / "changed").exists()
+
+    rec = project.record("ci")
+    given = project.opsbook("run", name, "--target", "staging", "--yes", "--confirm-target", "staging",
+                            "--record-dir", str(rec))
+    assert given.returncode == 0, given.stdout + given.stderr
+    assert (project.root / "changed").exists(), "the destructive step ran, confirmed by the name given"
+    assert finished(rec)["change"]["status"] == "passed"
+    transcript = (rec / "transcript.md").read_text()
+    assert "target staging confirmed with --confirm-target, not typed at a terminal" in transcript
+
+
 def spawn(project: Project, *args: str) -> pexpect.spawn:
     command = project.command(*args)
     return pexpect.spawn(command[0], command[1:], cwd=str(project.root), env=project.env(), encoding="utf-8",

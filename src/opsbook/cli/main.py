@@ -119,9 +119,13 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
               help="Cap on each of a step's stdout and stderr (default 1 MB each).")
 @click.option("--break-lock", is_flag=True,
               help="Run although another run of this runbook holds the target (said in the transcript).")
+@click.option("--confirm-target", "confirm_target", metavar="NAME",
+              help="Without a terminal (a CI job): NAME, the target's own name, counts as typed at the start "
+                   "and before each destructive step (said in the record).")
 def run(runbook: str | None, alert: str | None, labels: tuple[str, ...], target: str, params: tuple[str, ...],
         yes: bool, only_step: str | None, from_step: str | None, resume_dir: Path | None, state_from: Path | None,
-        record_dir: Path | None, project: str | None, output_cap: int | None, break_lock: bool) -> None:
+        record_dir: Path | None, project: str | None, output_cap: int | None, break_lock: bool,
+        confirm_target: str | None) -> None:
     """Step through RUNBOOK (an id like incidents/db-down, or a path), or the runbook of a firing alert.
 
     Each step shows its prose and command, then asks: run, skip or quit. Output streams
@@ -158,6 +162,10 @@ def run(runbook: str | None, alert: str | None, labels: tuple[str, ...], target:
 
     Outside the sandbox, one run of a runbook holds its target: a second one is refused,
     naming who holds it, unless given --break-lock.
+
+    A target with confirm = true asks for its name to be typed before the first step and
+    before each destructive one. A pipeline has no one to type it: --confirm-target NAME gives
+    it (it must be the target's name, or nothing runs), and the record says it was given so.
 
     Exit status: 0 all passed, 1 a step failed or timed out, 2 usage or format error,
     130 interrupted.
@@ -217,6 +225,8 @@ def run(runbook: str | None, alert: str | None, labels: tuple[str, ...], target:
         raise UsageError(f"{exc}") from exc
     if tgt.warning:
         errors.print(Text.assemble(("warning:", "warning"), " ", printable(tgt.warning)), soft_wrap=True)
+    if confirm_target is not None and confirm_target != tgt.name:
+        raise UsageError(f"--confirm-target {confirm_target!r} is not the target's name ({tgt.name}): nothing ran")
     interactive = has_terminal()
     view = LiveView(book, console, show_prose=interactive and not yes)
     prompt = TerminalPrompt(view, console) if interactive else None
@@ -229,6 +239,8 @@ def run(runbook: str | None, alert: str | None, labels: tuple[str, ...], target:
     holder = current_holder(operator_name(), utc_now(), record_dir, book.id, tgt.name)
     with contextlib.ExitStack() as held:
         notes = alert_notes
+        if confirm_target is not None and tgt.confirm and not tgt.sandbox:
+            notes = (*notes, f"target {tgt.name} confirmed with --confirm-target, not typed at a terminal")
         if not tgt.sandbox:
             lock = held.enter_context(TargetLock(lock_dir(root), holder, break_lock=break_lock))
             if lock.broken is not None:
@@ -236,7 +248,7 @@ def run(runbook: str | None, alert: str | None, labels: tuple[str, ...], target:
                 errors.print(Text.assemble(("warning:", "warning"), " ", printable(notes[-1])), soft_wrap=True)
         options = RunOptions(target=tgt, params=given, assume_yes=yes, only_step=only_step,
                              from_step=from_step, record_dir=record_dir, previous=previous, output_cap=output_cap,
-                             notes=notes, state_from=prior)
+                             notes=notes, state_from=prior, confirmed_target=confirm_target)
         with RecordWriter(record_dir, book) as record:
             result = run_runbook(book, options, [record, view], prompt)
     console.print(f"Record: [bold]{record_dir}[/bold] (transcript.md, events.jsonl, executed.ipynb)")

@@ -116,6 +116,7 @@ class RunOptions:
     output_cap: int | None = None
     notes: tuple[str, ...] = ()  # said at the top of the record (RunStarted)
     state_from: PriorState | None = None  # start the session with an earlier run's variables
+    confirmed_target: str | None = None  # --confirm-target: the target's name given instead of typed (CI)
 
     @property
     def resume(self) -> bool:
@@ -427,7 +428,7 @@ class Runner:
 
         target = self.options.target
         plan, restore = self.prepare()
-        if target.confirm and any(not reason for _, reason in plan):
+        if target.confirm and any(not reason for _, reason in plan) and not self._confirmed_in_advance():
             if self.prompt is None:
                 raise UsageError(f"target {target.name} asks for confirmation and there is no terminal to give it")
             if not self.prompt.confirm_target(target, None):
@@ -550,11 +551,15 @@ class Runner:
                 return True
             raise _Quit
 
+    def _confirmed_in_advance(self) -> bool:
+        """--confirm-target gave the target's own name: it counts as typed (said at the top of the record)."""
+        return self.options.confirmed_target is not None and self.options.confirmed_target == self.options.target.name
+
     def _attempts(self, step: Step) -> StepResult:
         """Every attempt the step's retry option allows; returns the result (not yet emitted for failures)."""
         self._state, self._withheld = None, ()
         target = self.options.target
-        if step.options.destructive and not target.sandbox:
+        if step.options.destructive and not target.sandbox and not self._confirmed_in_advance():
             if self.prompt is None:
                 return self._refused(step, f"destructive step on target {target.name} needs the target name "
                                            "typed, and there is no terminal: refused")
