@@ -75,6 +75,18 @@ def fenced(text: str, info: str = "") -> str:
     return f"{fence}{info}\n{body}{fence}\n"
 
 
+_CELL_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f\x9b]")
+_CELL_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "&#124;"}
+_CELL_SPECIAL = re.compile(r"([\\`*_\[\]#~!])")
+
+
+def markdown_cell(text: str) -> str:
+    """Plain text safe in a Markdown table cell: one line, no HTML, no emphasis, no link."""
+    text = _CELL_CONTROL.sub("", str(text)).replace("\r", " ").replace("\n", " ").strip()
+    text = _CELL_SPECIAL.sub(r"\\\1", text)
+    return "".join(_CELL_ENTITIES.get(c, c) for c in text)
+
+
 # Markdown links: `[text](target "title")` (and images), `[id]: target`, and the code spans they
 # must not be looked for in.
 MD_INLINE_LINK = re.compile(r"(!?\[(?:[^\[\]]|\[[^\]]*\])*\]\(\s*)(<[^>\n]*>|[^)\s]+)((?:\s+(?:\"[^\"]*\"|'[^']*'))?\s*\))")

@@ -191,7 +191,7 @@ def test_staging_without_a_terminal_fails_closed_before_the_first_step(staging: 
 @pty
 def test_a_pipeline_confirms_with_the_targets_name_and_the_record_says_so(
         staging: tuple[Project, dict[str, str]]) -> None:
-    project, _ = staging
+    project, values = staging
     name = project.runbook("look", RUNBOOK)
     wrong = project.opsbook("run", name, "--target", "staging", "--yes", "--confirm-target", "production",
                             "--record-dir", str(project.record("wrong")))
@@ -200,13 +200,21 @@ def test_a_pipeline_confirms_with_the_targets_name_and_the_record_says_so(
     assert not (project.root / "changed").exists()
 
     rec = project.record("ci")
+    summary = project.root / "step-summary.md"
+    summary.write_text("an earlier step's summary\n")
     given = project.opsbook("run", name, "--target", "staging", "--yes", "--confirm-target", "staging",
-                            "--record-dir", str(rec))
+                            "--record-dir", str(rec), "--summary", str(summary))
     assert given.returncode == 0, given.stdout + given.stderr
     assert (project.root / "changed").exists(), "the destructive step ran, confirmed by the name given"
     assert finished(rec)["change"]["status"] == "passed"
     transcript = (rec / "transcript.md").read_text()
     assert "target staging confirmed with --confirm-target, not typed at a terminal" in transcript
+    # The pipeline's page: appended to what was there, the steps as a table, the transcript fenced, masked.
+    page = summary.read_text()
+    assert page.startswith("an earlier step's summary\n### opsbook run look on staging: passed")
+    assert "| look | passed |" in page and "| change | passed |" in page
+    assert "```text\n" in page and "changed with ***" in page
+    assert_nowhere(values, {"summary": page})
 
 
 def spawn(project: Project, *args: str) -> pexpect.spawn:

@@ -122,10 +122,13 @@ def _parse_params(values: tuple[str, ...]) -> dict[str, str]:
 @click.option("--confirm-target", "confirm_target", metavar="NAME",
               help="Without a terminal (a CI job): NAME, the target's own name, counts as typed at the start "
                    "and before each destructive step (said in the record).")
+@click.option("--summary", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help="At the end, append a Markdown summary (the steps, and the transcript) to FILE: "
+                   "$GITHUB_STEP_SUMMARY in GitHub Actions.")
 def run(runbook: str | None, alert: str | None, labels: tuple[str, ...], target: str, params: tuple[str, ...],
         yes: bool, only_step: str | None, from_step: str | None, resume_dir: Path | None, state_from: Path | None,
         record_dir: Path | None, project: str | None, output_cap: int | None, break_lock: bool,
-        confirm_target: str | None) -> None:
+        confirm_target: str | None, summary: Path | None) -> None:
     """Step through RUNBOOK (an id like incidents/db-down, or a path), or the runbook of a firing alert.
 
     Each step shows its prose and command, then asks: run, skip or quit. Output streams
@@ -251,6 +254,12 @@ def run(runbook: str | None, alert: str | None, labels: tuple[str, ...], target:
                              notes=notes, state_from=prior, confirmed_target=confirm_target)
         with RecordWriter(record_dir, book) as record:
             result = run_runbook(book, options, [record, view], prompt)
+    if summary is not None:
+        from opsbook.record.summary import append_summary, run_summary
+        from opsbook.record.writer import TRANSCRIPT_FILE
+
+        transcript = (record_dir / TRANSCRIPT_FILE).read_text(encoding="utf-8")
+        append_summary(summary, run_summary(result, transcript, record_dir))
     console.print(f"Record: [bold]{record_dir}[/bold] (transcript.md, events.jsonl, executed.ipynb)")
     if result.status is not RunStatus.PASSED and not options.resume:
         console.print(f"Resume with: opsbook run {book.id} --resume {record_dir}")

@@ -4,20 +4,11 @@ Markdown viewer. Nothing in an entry becomes markup: every cell is escaped."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 from typing import Any
 
-_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f\x9b]")
-_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", "|": "&#124;"}
-_SPECIAL = re.compile(r"([\\`*_\[\]#~!])")
+from opsbook.text import markdown_cell as cell
 
-
-def cell(text: str) -> str:
-    """Plain text safe in a Markdown table cell: one line, no HTML, no emphasis, no link."""
-    text = _CONTROL.sub("", str(text)).replace("\r", " ").replace("\n", " ").strip()
-    text = _SPECIAL.sub(r"\\\1", text)
-    return "".join(_ENTITIES.get(c, c) for c in text)
 
 
 def _seconds(value: Any) -> str:
