@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 WORKERS ?= 2
 SHARED  ?= 600
 
-.PHONY: setup host test test-fast lint verify serve demo bench clean
+.PHONY: setup host test test-fast lint check-monitoring verify site serve demo bench target-env clean
 
 setup: $(STAMP)
 
@@ -38,12 +38,20 @@ lint: setup
 	$(BIN)/opsbook lint runbooks
 	$(BIN)/mypy
 
+check-monitoring: setup     ## the alert rules: promtool check and unit tests, every alert tested and answered
+	$(BIN)/pytest tests/monitoring -q
+
 verify: setup host          ## verify every runbook against the sandbox (build/verify/)
 	$(BIN)/opsbook verify
 
-serve: setup                ## build and serve the site with the latest verification results
+site: setup                 ## build the site (site/) with the latest verification results
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+serve: site                 ## build and serve the site with the latest verification results
 	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve --dev-addr 127.0.0.1:8000
+
+target-env:                 ## write .env.$(TARGET) from $$TARGET_ENV (a pipeline's secret), mode 600
+	@bash scripts/target-env.sh "$(TARGET)"
 
 demo: setup host            ## verify against the sandbox, then build and serve the site
 	$(BIN)/opsbook verify || true

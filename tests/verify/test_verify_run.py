@@ -214,3 +214,32 @@ def test_several_sandboxes_and_a_shard_are_refused_together(tmp_path: Path) -> N
     root = _project(tmp_path)
     result = _pytest(root, "runbooks", "--opsbook-sandboxes", "2", "--opsbook-shard", "1/2")
     assert result.returncode == 4 and "give one" in result.stderr, result.stdout + result.stderr
+
+
+def test_plan_prints_the_split_and_writes_the_matrix_for_github(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    from click.testing import CliRunner
+
+    from opsbook.cli.verify import verify
+    from opsbook.verify.status import build_status, write_status
+
+    from tests.support.verifications import passing_two_cases
+
+    root = _project(tmp_path)
+    write_runbook(tmp_path, "c/long", "timeout: 20", GOOD, title="Long")
+    recorded = build_status([passing_two_cases()], "c1")
+    recorded["runbooks"] = {rid: {**next(iter(recorded["runbooks"].values())), "id": rid, "duration": seconds}
+                            for rid, seconds in (("a/good", 10.0), ("b/bad", 20.0), ("c/long", 300.0))}
+    write_status(tmp_path / "durations.json", recorded)
+    monkeypatch.chdir(root)
+    output = tmp_path / "github-output"
+    output.write_text("earlier=1\n")
+    result = CliRunner().invoke(verify, ["--plan", "2", "--durations", str(tmp_path / "durations.json"),
+                                         "--github-output", str(output)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    # The long one alone; the two short ones together: the slowest shard is the long runbook.
+    assert "1/2   │ 1        │ 5 min 00 s │ c/long" in result.output, result.output
+    assert "a/good, b/bad" in result.output and "slowest shard 5 min 00 s" in result.output
+    assert output.read_text() == 'earlier=1\nmatrix={"shard": [1, 2]}\ncount=2\n'
+    refused = CliRunner().invoke(verify, ["--plan", "2", "--shard", "1/2"])
+    assert refused.exit_code == 2 and "leave out --shard" in refused.output

@@ -17,7 +17,7 @@ from opsbook.cli.progress import progress_display
 from opsbook.errors import OpsbookError, UsageError
 from opsbook.run.events import Event, Listener, StepFinished, StepStarted, StepStatus
 from opsbook.runbook.model import Runbook
-from opsbook.text import format_duration
+from opsbook.text import display_path, format_duration
 from opsbook.verify.result import RunbookVerification
 
 _MARKS = {
@@ -120,6 +120,7 @@ Examples:
   opsbook verify --merge build/verify/shard-*/     combine shard results
   opsbook verify --summary "$GITHUB_STEP_SUMMARY"  a Markdown table for the CI run's page
   opsbook verify --changed origin/main        only what this branch can affect (pull requests)
+  opsbook verify --plan 4                     how 4 shards would split the runbooks, verifying nothing
 
 \b
 For each runbook (and each of its `verify:` cases): reset the sandbox; if it
@@ -165,10 +166,15 @@ is missing or failed), 2 usage error or a runbook that cannot be read."""
               help="How long to wait for alerts to fire after the fault, and to resolve after the steps.")
 @click.option("--merge", is_flag=True,
               help="PATHs are status.json files (or folders holding one) of shards: merge them into OUT/status.json.")
+@click.option("--plan", "plan_count", type=click.IntRange(1, 256), metavar="N",
+              help="Verify nothing: print how N shards would split the runbooks (by --durations), and the "
+                   "slowest shard's predicted time.")
+@click.option("--github-output", "github_output", type=click.Path(dir_okay=False, path_type=Path), metavar="FILE",
+              help='With --plan: append matrix={"shard":[1,...,N]} and count=N to FILE ($GITHUB_OUTPUT).')
 def verify(paths: tuple[Path, ...], shard: str | None, durations: Path | None, changed_base: str | None,
            summary_file: Path | None,
            junit: Path | None, out: Path | None, keep_sandbox: bool, project: str | None, alert_timeout: float,
-           merge: bool) -> None:
+           merge: bool, plan_count: int | None, github_output: Path | None) -> None:
     """Prove runbooks against the disposable docker compose sandbox.
 
     PATH is a runbook file or a folder of runbooks (default: runbooks/).
@@ -184,8 +190,14 @@ def verify(paths: tuple[Path, ...], shard: str | None, durations: Path | None, c
             if not paths or shard:
                 raise UsageError("--merge takes the shards' status.json files as PATHs, and no --shard")
             raise SystemExit(_merge(paths, (out or root / "build" / "verify") / "status.json", console, summary_file))
+        if github_output is not None and plan_count is None:
+            raise UsageError("--github-output writes the shard matrix of --plan N: give --plan too")
+        if plan_count is not None:
+            if shard or merge or changed_base is not None:
+                raise UsageError("--plan N prints the split of the whole selection: leave out --shard, --merge and --changed")
+            raise SystemExit(_plan(root, paths, plan_count, durations, github_output, console))
         if durations is not None and not shard:
-            raise UsageError("--durations balances shards: give it with --shard I/N")
+            raise UsageError("--durations balances shards: give it with --shard I/N (or --plan N)")
         request = VerifyRequest(root=root, paths=tuple(paths), out=out, junit=junit,
                                 shard=Shard.parse(shard) if shard else None, project=project,
                                 keep_sandbox=keep_sandbox, alert_timeout=alert_timeout, durations=durations)
@@ -258,6 +270,38 @@ def _append(path: Path, text: str) -> None:
             out.write(text + "\n")
     except OSError as exc:
         raise click.FileError(str(path), hint=exc.strerror) from exc
+
+
+def _plan(root: Path, paths: tuple[Path, ...], count: int, durations: Path | None, github_output: Path | None,
+          console: Console) -> int:
+    """The split --shard I/N would make for every I, with each shard's predicted seconds."""
+    from opsbook.verify.shard import assign, recorded_durations, weights
+    from opsbook.verify.status import load_status_document
+    from opsbook.verify.suite import VerifyRequest, select
+
+    request = VerifyRequest(root=root, paths=paths, durations=durations)
+    runbooks, unreadable, _ = select(request)
+    ids = [r.id for r in runbooks] + [b.runbook_id for b in unreadable]
+    recorded = recorded_durations(load_status_document(request.durations_path))
+    expected = weights(ids, recorded)
+    shard_of = assign(ids, count, recorded)
+    table = Table(title=f"{len(ids)} runbooks in {count} shards (durations: "
+                        f"{escape(display_path(request.durations_path, root)) if recorded else 'none recorded'})")
+    for column in ("shard", "runbooks", "predicted", "ids"):
+        table.add_column(column, overflow="fold")
+    loads = []
+    for index in range(1, count + 1):
+        mine = sorted(rid for rid, s in shard_of.items() if s == index)
+        loads.append(sum(expected[rid] for rid in mine))
+        table.add_row(f"{index}/{count}", str(len(mine)), format_duration(loads[-1]), escape(", ".join(mine)))
+    console.print(table)
+    total = sum(loads)
+    if total:
+        console.print(f"slowest shard {format_duration(max(loads))}, {max(loads) / (total / count):.2f} x total/N "
+                      f"(total {format_duration(total)}; unrecorded runbooks count as the median)")
+    if github_output is not None:
+        _append(github_output, f"matrix={json.dumps({'shard': list(range(1, count + 1))})}\ncount={count}")
+    return 0
 
 
 def _merge(files: tuple[Path, ...], target: Path, console: Console, summary_file: Path | None) -> int:
