@@ -26,6 +26,17 @@ def test_kernelspec_is_installed_once_in_the_active_environment() -> None:
     assert (folder / "kernel.json").stat().st_mtime_ns == mtime
 
 
+def test_the_cli_installs_it_and_says_where() -> None:
+    """`opsbook kernel install`, as `make setup` runs it."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, "-c", "from opsbook.cli.main import entry; entry()", "kernel", "install"],
+                          capture_output=True, text=True, timeout=60, env={"COLUMNS": "300", "PATH": "/usr/bin:/bin"})
+    assert done.returncode == 0, done.stderr
+    folder = ensure_kernelspec()
+    assert f"kernelspec opsbook-bash installed in {folder}" in " ".join(done.stdout.split())
+
+
 def _execute(cells: list[str]) -> tuple[list, list[dict]]:
     ensure_kernelspec()
     nb = new_notebook(cells=[new_code_cell(c) for c in cells])
