@@ -243,3 +243,52 @@ def test_plan_prints_the_split_and_writes_the_matrix_for_github(tmp_path: Path,
     assert output.read_text() == 'earlier=1\nmatrix={"shard": [1, 2]}\ncount=2\n'
     refused = CliRunner().invoke(verify, ["--plan", "2", "--shard", "1/2"])
     assert refused.exit_code == 2 and "leave out --shard" in refused.output
+
+
+def test_shards_in_separate_processes_merge_to_what_one_unsharded_run_gives(tmp_path: Path) -> None:
+    """N shard processes at once, each with its own sandbox project: after --merge, the same
+    runbooks with the same results as one unsharded run, each exactly once; a missing or failed
+    shard fails the merge, named."""
+    from click.testing import CliRunner
+
+    from opsbook.cli.verify import verify
+
+    root = tmp_path / "project"
+    for index in range(7):
+        write_runbook(root, f"area{index % 3}/book{index}", "timeout: 20", BAD if index == 4 else GOOD,
+                      title=f"Book {index}")
+    (root / "conftest.py").write_text(
+        "from pathlib import Path\n"
+        "from tests.support.file_sandbox import FileSandbox\n"
+        "def pytest_opsbook_sandbox(config, root, project):\n"
+        "    (Path(str(root)) / 'projects').mkdir(exist_ok=True)\n"
+        "    (Path(str(root)) / 'projects' / project).touch()\n"
+        "    return FileSandbox(Path(str(root)) / 'state' / project, {})\n"
+    )
+    env = subprocess_env()
+    count = 3
+    shards = [subprocess.Popen([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "runbooks",
+                                "--opsbook-shard", f"{index}/{count}"], cwd=root, env=env,
+                               stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+              for index in range(1, count + 1)]
+    outputs = [shard.communicate(timeout=300)[0] for shard in shards]
+    assert sorted(p.name for p in (root / "projects").iterdir()) == [f"opsbook-shard-{i}-of-3" for i in (1, 2, 3)]
+    assert [shard.returncode for shard in shards].count(1) == 1, outputs  # the one holding the broken runbook
+
+    whole = _pytest(root, "runbooks", "--opsbook-out", str(root / "unsharded"), "-q")
+    assert whole.returncode == 1
+    unsharded = json.loads((root / "unsharded" / "status.json").read_text())["runbooks"]
+
+    folders = [root / "build" / "verify" / f"shard-{index}-of-{count}" for index in range(1, count + 1)]
+    merged_out = root / "merged"
+    result = CliRunner().invoke(verify, ["--merge", *map(str, folders), "--out", str(merged_out)])
+    merged = json.loads((merged_out / "status.json").read_text())["runbooks"]
+    assert {rid: e["result"] for rid, e in merged.items()} == {rid: e["result"] for rid, e in unsharded.items()}
+    assert len(merged) == 7
+    per_shard = [set(json.loads((f / "status.json").read_text())["runbooks"]) for f in folders]
+    assert sum(len(s) for s in per_shard) == 7 and set().union(*per_shard) == set(merged), "each runbook exactly once"
+    failing = next(i for i, s in enumerate(per_shard, 1) if "area1/book4" in s)
+    assert result.exit_code == 1 and f"shard {failing}/3: area1/book4 failed" in result.output, result.output
+
+    missing = CliRunner().invoke(verify, ["--merge", *map(str, folders[:1] + folders[2:]), "--out", str(tmp_path / "m2")])
+    assert missing.exit_code == 1 and "shard 2/3 is missing" in missing.output, missing.output
