@@ -6,6 +6,7 @@ STAMP    = $(VENV)/.opsbook-installed
 HOST     = .opsbook/.host-ready
 PYTEST_ARGS ?=
 WORKERS ?= 2
+SANDBOXES ?= 1
 SHARED  ?= 600
 
 .PHONY: setup host test test-fast lint check-monitoring verify site serve demo bench target-env clean
@@ -24,10 +25,10 @@ host:                       ## Debian packages, docker engine (started), compose
 
 test: setup host            ## the whole suite: unit, kernel, sandbox, site, and every runbook verified
 	mkdir -p build/test-results
-	# Two workers, two sandboxes: one runs the tests marked sandbox (tests/conftest.py's) and a
-	# share of the runbooks, the other the rest of the runbooks in project <project>-2; the tests
-	# that need neither fill the gaps. SHARED is about what the first sandbox's tests take.
-	$(BIN)/pytest tests runbooks -n $(WORKERS) --opsbook-sandboxes $(WORKERS) --opsbook-shared-seconds $(SHARED) \
+	# Two workers, one sandbox: one worker runs everything that uses it (the tests marked sandbox,
+	# then every runbook), the other the tests that need no sandbox meanwhile. Two sandboxes at
+	# once overload 2 cores (SANDBOXES=2 on a bigger machine; SHARED: the tests' head start, s).
+	$(BIN)/pytest tests runbooks -n $(WORKERS) --opsbook-sandboxes $(SANDBOXES) --opsbook-shared-seconds $(SHARED) \
 	  --opsbook-project "$${OPSBOOK_TEST_SANDBOX_PROJECT:-opsbook-test}" \
 	  --junitxml=build/test-results/junit.xml $(PYTEST_ARGS)
 

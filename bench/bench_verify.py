@@ -1,94 +1,148 @@
-"""Benchmark: total `opsbook verify` time for the runbooks, cold and warm sandbox, and the reset cost.
+"""Benchmark: the whole library verified, where its time goes, and how well shards balance.
 
-    python bench/bench_verify.py [--project opsbook-bench] [--resets 5] [--no-write]
+    python bench/bench_verify.py [--project opsbook-bench] [--prior STATUS_JSON] [--no-write]
+    python bench/bench_verify.py --status STATUS_JSON --prior STATUS_JSON   (no verification run)
 
-cold: the sandbox project is down (images already built) and verification brings it up;
-warm: the sandbox is already up and healthy and is reused. Per runbook, the time spent in
-its own steps is set against the whole verification of it (reset, control, fault, alerts,
-postconditions), which is the overhead verification adds to running the steps.
-The results replace the "Verification" section of bench/RESULTS.md.
+Run mode verifies every runbook in one sandbox (unsharded, brought up first when it is down),
+times the whole, and splits each case into its steps, the checks before them (control run,
+fault injection, waiting for the alerts to fire), the checks after (healthy, symptom gone,
+alerts resolved) and the rest (the sandbox reset, the kernel). --status reads the per-runbook
+times of a verification already done instead (`make test` leaves build/verify/status.json).
+
+Shards: for N = 2, 4, 8 the runbooks are split the way `opsbook verify --shard I/N` splits them,
+from the durations of --prior (the status.json of an earlier verification: what a CI run plans
+with), and each shard's time is then the sum of its runbooks' times measured here. The
+predicted slowest shard is from --prior's times, the measured one from this run's; the goal is
+the measured slowest within 1.2 x total/N. Replaces the "Verification" section of RESULTS.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
-import statistics
 import sys
-from datetime import datetime, timezone
+import time
+from collections.abc import Mapping
 from pathlib import Path
 
-from support import RESULTS, ROOT, WORK, format_ratio, record_section, repeat_seconds, spread, timed_call
+from support import RESULTS, ROOT, WORK, cpus, load_average, record_section, today
+
+SHARD_COUNTS = (2, 4, 8)
+GOAL_MINUTES = 10
+GOAL_BALANCE = 1.2
 
 
 def _verify(project: str, out: Path) -> tuple[float, list]:  # type: ignore[type-arg]
     from opsbook.verify.suite import VerifyRequest, run_verification
 
-    outcome, elapsed = timed_call(
-        lambda: run_verification(VerifyRequest(root=ROOT, out=out, project=project, keep_sandbox=True)))
-    return elapsed, list(outcome.verifications)
+    started = time.monotonic()
+    outcome = run_verification(VerifyRequest(root=ROOT, out=out, project=project, keep_sandbox=True))
+    return time.monotonic() - started, list(outcome.verifications)
+
+
+def _breakdown(verifications: list) -> dict[str, float]:  # type: ignore[type-arg]
+    """Seconds, summed over every case: steps, checks before and after them, and the rest."""
+    parts = {"steps": 0.0, "before": 0.0, "after": 0.0, "rest": 0.0}
+    for v in verifications:
+        for case in v.cases:
+            steps = sum(s.duration for s in case.steps)
+            before = sum(c.duration for c in case.checks if c.phase.value == "before")
+            after = sum(c.duration for c in case.checks if c.phase.value == "after")
+            parts["steps"] += steps
+            parts["before"] += before
+            parts["after"] += after
+            parts["rest"] += max(0.0, case.duration - steps - before - after)
+    return parts
+
+
+def _durations(path: Path) -> dict[str, float]:
+    from opsbook.verify.shard import recorded_durations
+    from opsbook.verify.status import load_status_document
+
+    document = load_status_document(path)
+    if document is None:
+        raise SystemExit(f"{path}: not a status.json of opsbook (schema opsbook-status/1)")
+    return recorded_durations(document)
+
+
+def shard_rows(measured: Mapping[str, float], prior: Mapping[str, float]) -> list[str]:
+    """One table row per N: the split planned from `prior`, timed with `measured`."""
+    from opsbook.verify.shard import assign, weights
+
+    ids = sorted(measured)
+    planned_weights = weights(ids, prior)
+    total = sum(measured.values())
+    rows = []
+    for count in SHARD_COUNTS:
+        shard_of = assign(ids, count, prior)
+        predicted = [sum(planned_weights[r] for r in ids if shard_of[r] == k) for k in range(1, count + 1)]
+        actual = [sum(measured[r] for r in ids if shard_of[r] == k) for k in range(1, count + 1)]
+        balance = max(actual) / (total / count)
+        rows.append(f"| {count} | {max(predicted) / 60:.1f} min | {max(actual) / 60:.1f} min | "
+                    f"{total / count / 60:.1f} min | {balance:.2f} | "
+                    f"{'within' if balance <= GOAL_BALANCE else 'over'} |")
+    return rows
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--project", default="opsbook-bench")
-    parser.add_argument("--resets", type=int, default=5)
+    parser.add_argument("--status", type=Path, help="read the times of this status.json; verify nothing")
+    parser.add_argument("--prior", type=Path, default=ROOT / "build" / "verify" / "status.json",
+                        help="the status.json the shards are planned from [build/verify/status.json]")
     parser.add_argument("--no-write", action="store_true", help="print only; do not update bench/RESULTS.md")
     args = parser.parse_args()
 
-    from opsbook.sandbox import Sandbox
-
-    sandbox = Sandbox(ROOT, args.project)
-    work = WORK / "verify"
-    print(f"taking project {args.project} down for a cold start ...", flush=True)
-    sandbox.down()
-    try:
-        cold, cold_results = _verify(args.project, work / "cold")
-        print(f"cold verify: {cold:.1f} s", flush=True)
-        warm, warm_results = _verify(args.project, work / "warm")
-        print(f"warm verify: {warm:.1f} s", flush=True)
-        resets = repeat_seconds(sandbox.reset, args.resets)
-        print(f"reset: mean {statistics.mean(resets):.2f} s over {len(resets)}", flush=True)
-    finally:
-        sandbox.down()
-
-    rows = []
-    for v in warm_results:
-        steps = sum(s.duration for c in v.cases for s in c.steps)
-        cases = len(v.cases)
-        rows.append(f"| {v.runbook_id} | {cases} | {'passed' if v.passed else 'FAILED'} | {v.duration:.1f} s "
-                    f"| {steps:.1f} s | {format_ratio(v.duration, steps)} |")
-    cold_ok = all(v.passed for v in cold_results)
-    warm_ok = all(v.passed for v in warm_results)
-    now = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-    low, high = spread(resets)
-    section = "\n".join([
+    prior = _durations(args.prior) if args.prior.is_file() else {}
+    passed = True
+    if args.status is not None:
+        measured = _durations(args.status)
+        wall = None
+        parts = None
+        source = f"the times `{args.status.name}` recorded ({args.status})"
+    else:
+        wall, verifications = _verify(args.project, WORK / "verify")
+        measured = {v.runbook_id: v.duration for v in verifications}
+        passed = all(v.passed for v in verifications)
+        parts = _breakdown(verifications)
+        source = f"one unsharded `opsbook verify` in project `{args.project}`"
+        print(json.dumps({"wall": wall, "passed": passed, **parts}, indent=2))
+    total = sum(measured.values())
+    lines = [
         "## Verification (`bench/bench_verify.py`)",
         "",
-        f"Measured {now} on {platform.machine()}, Python {platform.python_version()}, "
-        f"{len(warm_results)} runbooks (`runbooks/`), sandbox project `{args.project}`.",
+        f"{today()}, {cpus()}, {platform.machine()}, Python {platform.python_version()}, load average "
+        f"{load_average():.1f} at the end. {len(measured)} runbooks, times from {source}; shards planned "
+        f"from {'the durations of ' + str(args.prior) if prior else 'no recorded durations (every runbook the median)'}.",
         "",
-        "| what | time | all passed |",
-        "| --- | --- | --- |",
-        f"| cold: sandbox down, `opsbook verify` brings it up (images built) | {cold:.1f} s | {cold_ok} |",
-        f"| warm: sandbox up and reused | {warm:.1f} s | {warm_ok} |",
-        f"| cold − warm: bringing the sandbox up | {cold - warm:.1f} s | |",
-        f"| `reset` (per runbook case; mean of {len(resets)}, min {low:.2f} s, max {high:.2f} s) "
-        f"| {statistics.mean(resets):.2f} s | |",
-        "",
-        "Per runbook (warm). *steps* is the time of the runbook's own steps; *ratio* is the whole",
-        "verification of the runbook over its steps: the cost of reset, control run, fault, alert",
-        "waits and postconditions.",
-        "",
-        "| runbook | cases | result | verification | steps | ratio |",
-        "| --- | --- | --- | --- | --- | --- |",
-        *rows,
-    ])
+        "| measurement | value | goal |",
+        "| --- | ---: | --- |",
+    ]
+    if wall is not None:
+        lines.append(f"| whole library, unsharded, wall time | {wall / 60:.1f} min | <= {GOAL_MINUTES} min: "
+                     f"{'within' if wall <= GOAL_MINUTES * 60 else 'over'} |")
+        lines.append(f"| every runbook passed | {passed} | |")
+    lines.append(f"| sum of the runbooks' times | {total / 60:.1f} min | |")
+    if parts is not None:
+        for key, label in (("steps", "the runbooks' own steps"),
+                           ("before", "checks before the steps: control run, fault, alerts firing"),
+                           ("after", "checks after: healthy, symptom gone, alerts resolved"),
+                           ("rest", "the rest: sandbox reset, kernel start")):
+            lines.append(f"| {label} | {parts[key] / 60:.1f} min ({parts[key] / max(total, 1e-9):.0%}) | |")
+    lines += ["", "Shards: the split `--shard I/N` makes from the prior durations; *measured* sums this run's",
+              "times of each shard's runbooks.", "",
+              "| N | predicted slowest | measured slowest | total/N | measured / (total/N) | goal <= 1.2 |",
+              "| ---: | ---: | ---: | ---: | ---: | --- |", *shard_rows(measured, prior), "",
+              "Slowest runbooks:", "", "| runbook | time |", "| --- | ---: |"]
+    for rid in sorted(measured, key=lambda r: -measured[r])[:8]:
+        lines.append(f"| {rid} | {measured[rid]:.0f} s |")
+    section = "\n".join(lines)
     print(section)
     if not args.no_write:
         record_section(section)
         print(f"updated {RESULTS}")
-    return 0 if cold_ok and warm_ok else 1
+    return 0 if passed else 1
 
 
 if __name__ == "__main__":

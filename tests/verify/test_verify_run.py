@@ -292,3 +292,46 @@ def test_shards_in_separate_processes_merge_to_what_one_unsharded_run_gives(tmp_
 
     missing = CliRunner().invoke(verify, ["--merge", *map(str, folders[:1] + folders[2:]), "--out", str(tmp_path / "m2")])
     assert missing.exit_code == 1 and "shard 2/3 is missing" in missing.output, missing.output
+
+
+def test_pytest_xdist_with_one_sandbox_keeps_its_tests_in_one_worker_beside_the_rest(tmp_path: Path) -> None:
+    """`make test`: -n 2 --opsbook-sandboxes 1: every runbook and every test marked sandbox in the
+    worker that owns the sandbox (brought up once), the other tests run in the other one meanwhile."""
+    for index in range(3):
+        write_runbook(tmp_path, f"r/book{index}", "timeout: 20", GOOD, title=f"Book {index}")
+    root = tmp_path
+    (root / "conftest.py").write_text(
+        "import os\n"
+        "from pathlib import Path\n"
+        "from tests.support.file_sandbox import FileSandbox\n"
+        "def pytest_opsbook_sandbox(config, root, project):\n"
+        "    with open(Path(str(root)) / 'made', 'a') as log:\n"
+        "        log.write(project + ' ' + os.environ['PYTEST_XDIST_WORKER'] + '\\n')\n"
+        "    return FileSandbox(Path(str(root)) / 'state', {})\n"
+    )
+    (root / "test_mixed.py").write_text(
+        "import os, time, pytest\n"
+        "def _note(name):\n"
+        "    with open(name, 'a') as log:\n"
+        "        log.write(os.environ['PYTEST_XDIST_WORKER'] + '\\n')\n"
+        "@pytest.mark.sandbox\n"
+        "def test_sandbox_a():\n"
+        "    _note('sandbox-workers')\n"
+        "@pytest.mark.sandbox\n"
+        "def test_sandbox_b():\n"
+        "    _note('sandbox-workers')\n"
+        "@pytest.mark.parametrize('n', range(6))\n"
+        "def test_plain(n):\n"
+        "    time.sleep(0.2)\n"
+        "    _note('plain-workers')\n"
+    )
+    result = _pytest(root, "test_mixed.py", "runbooks", "-n", "2", "--opsbook-sandboxes", "1",
+                     "--opsbook-project", "p", "-q")
+    assert result.returncode == 0, result.stdout + result.stderr
+    made = (root / "made").read_text().split("\n")[:-1]
+    assert len(made) == 1 and made[0].startswith("p "), made  # one sandbox, brought up once
+    owner = made[0].split()[1]
+    assert set((root / "sandbox-workers").read_text().split()) == {owner}
+    assert set((root / "plain-workers").read_text().split()) - {owner}, "the plain tests used the other worker too"
+    assert json.loads((root / "build" / "verify" / "status.json").read_text())["runbooks"].keys() == {
+        "r/book0", "r/book1", "r/book2"}

@@ -58,10 +58,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
                     help="leave the sandbox running after the session")
     group.addoption("--opsbook-alert-timeout", metavar="SECONDS", type=float, default=180.0,
                     help="how long to wait for alerts to fire and to resolve (default 180)")
-    group.addoption("--opsbook-sandboxes", metavar="N", type=int, default=1,
-                    help="verify the runbooks in N sandboxes at once, balanced by recorded durations: "
-                         "the project and P-2 ... P-N, with pytest-xdist's `-n N --dist loadgroup "
-                         "--no-loadscope-reorder`; results merged into one status.json (default 1)")
+    group.addoption("--opsbook-sandboxes", metavar="N", type=int, default=None,
+                    help="with pytest-xdist (-n W): run each sandbox's tests (its runbooks, and with the "
+                         "first the tests marked sandbox) in one worker, the rest beside them; N > 1 "
+                         "verifies the runbooks in N sandboxes at once (the project, P-2 ... P-N), "
+                         "balanced by recorded durations, merged into one status.json")
     group.addoption("--opsbook-shared-seconds", metavar="SECONDS", type=float, default=0.0,
                     help="with --opsbook-sandboxes: seconds of other tests (marked sandbox) that run "
                          "in the first sandbox, so it is given fewer runbooks (default 0)")
@@ -78,13 +79,14 @@ def pytest_configure(config: pytest.Config) -> None:
             shard = Shard.parse(config.getoption("--opsbook-shard"))
         except UsageError as exc:
             raise pytest.UsageError(str(exc)) from exc
-    sandboxes = config.getoption("--opsbook-sandboxes")
+    asked = config.getoption("--opsbook-sandboxes")
+    sandboxes = 1 if asked is None else asked
     if sandboxes < 1:
         raise pytest.UsageError(f"--opsbook-sandboxes {sandboxes}: give 1 or more")
     if sandboxes > 1 and shard is not None:
         raise pytest.UsageError("--opsbook-shard and --opsbook-sandboxes split the runbooks two ways: give one "
                                 "(a shard per machine, or several sandboxes on this one)")
-    config.stash[_STATE] = _PluginState(config, shard, sandboxes)
+    config.stash[_STATE] = _PluginState(config, shard, sandboxes, grouped=asked is not None)
 
 
 def _named_on_command_line(config: pytest.Config, path: Path) -> bool:
@@ -118,7 +120,7 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> pytest.Col
 @pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the xdist_group marks
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     state = config.stash[_STATE]
-    if state.sandboxes > 1:
+    if state.grouped:
         _group_by_sandbox(state, items)
     if state.shard is None:
         return
@@ -173,9 +175,10 @@ def _group_by_sandbox(state: _PluginState, items: list[pytest.Item]) -> None:
 
 @pytest.hookimpl(optionalhook=True)
 def pytest_configure_node(node: Any) -> None:
-    """pytest-xdist, in the controller: where each worker tells which of its tests use which sandbox."""
+    """pytest-xdist, in the controller: where each worker tells which of its tests use which sandbox
+    (with one sandbox too: its tests must share the worker that brings it up)."""
     state = node.config.stash[_STATE]
-    if state.sandboxes > 1:
+    if state.grouped:
         from opsbook.verify.xdist_scheduling import WORKER_INPUT_KEY
 
         node.workerinput[WORKER_INPUT_KEY] = str(state.groups_folder())
@@ -183,10 +186,11 @@ def pytest_configure_node(node: Any) -> None:
 
 @pytest.hookimpl(optionalhook=True, tryfirst=True)
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """pytest-xdist, in the controller: with several sandboxes, each one's tests run in one worker."""
+    """pytest-xdist, in the controller: each sandbox's tests (runbooks, and tests marked sandbox)
+    run in one worker, which brings it up once; the other tests go to whichever worker is free."""
     state = config.stash[_STATE]
-    if state.sandboxes == 1:
-        return None
+    if not state.grouped:
+        return None  # xdist's own scheduling: this session asked for nothing
     from opsbook.verify.xdist_scheduling import make_scheduler
 
     return make_scheduler(config, log, state.groups_folder())
@@ -203,8 +207,8 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         state.finish()
         if state.sandboxes > 1 and not hasattr(session.config, "workerinput"):
             state.merge()  # the controller (or a run without xdist): one status.json for the site
-            if state._groups_folder is not None:
-                shutil.rmtree(state._groups_folder, ignore_errors=True)
+        if state._groups_folder is not None:
+            shutil.rmtree(state._groups_folder, ignore_errors=True)
 
 
 class RunbookFile(pytest.File):
@@ -329,10 +333,11 @@ class _PytestReporter:
 class _PluginState:
     """The pytest session's verification suite, made when the first runbook item runs."""
 
-    def __init__(self, config: pytest.Config, shard: Any, sandboxes: int = 1) -> None:
+    def __init__(self, config: pytest.Config, shard: Any, sandboxes: int = 1, grouped: bool = False) -> None:
         self.config = config
         self.shard = shard
         self.sandboxes = sandboxes
+        self.grouped = grouped  # --opsbook-sandboxes given: items carry their sandbox's group
         self.groups: dict[str, int] = {}  # runbook id → its sandbox (1-based), with several sandboxes
         self.assigned: tuple[str, ...] = ()  # this shard's runbooks, once collected
         self.suites: dict[int, VerifySuite] = {}
