@@ -164,23 +164,35 @@ def test_cli_merges_shard_status_files(tmp_path: Path) -> None:
     assert bad.exit_code == 2 and "status.json files as PATHs" in bad.output
 
 
-def test_pytest_xdist_verifies_in_several_sandboxes_and_merges_one_status(tmp_path: Path) -> None:
-    """`pytest -n 2 --opsbook-sandboxes 2`: each runbook verified once, in one of two sandbox
-    projects (the first shared with the tests marked sandbox), one status.json at the end."""
-    for index in range(6):
-        write_runbook(tmp_path, f"r/book{index}", "timeout: 20", GOOD, title=f"Book {index}")
-    root = tmp_path
+def _xdist_project(root: Path, runbooks: int) -> None:
+    """Runbooks and a conftest whose sandboxes are files, each logged in `made` as "project worker"."""
+    for index in range(runbooks):
+        write_runbook(root, f"r/book{index}", "timeout: 20", GOOD, title=f"Book {index}")
     (root / "conftest.py").write_text(
         "import os\n"
         "from pathlib import Path\n"
         "from tests.support.file_sandbox import FileSandbox\n"
         "def pytest_opsbook_sandbox(config, root, project):\n"
-        "    used = Path(str(root)) / 'used'\n"
-        "    used.mkdir(exist_ok=True)\n"
-        "    with (used / project).open('a') as log:  # which worker made this project's sandbox\n"
-        "        log.write(os.environ.get('PYTEST_XDIST_WORKER', '-') + ' ')\n"
+        "    with open(Path(str(root)) / 'made', 'a') as log:  # which worker made which project's sandbox\n"
+        "        log.write(project + ' ' + os.environ.get('PYTEST_XDIST_WORKER', '-') + '\\n')\n"
         "    return FileSandbox(Path(str(root)) / 'state' / project, {})\n"
     )
+
+
+def _made(root: Path) -> dict[str, list[str]]:
+    """Project → the workers that made a sandbox of it."""
+    found: dict[str, list[str]] = {}
+    for line in (root / "made").read_text().splitlines():
+        project, worker = line.split()
+        found.setdefault(project, []).append(worker)
+    return found
+
+
+def test_pytest_xdist_verifies_in_several_sandboxes_and_merges_one_status(tmp_path: Path) -> None:
+    """`pytest -n 2 --opsbook-sandboxes 2`: each runbook verified once, in one of two sandbox
+    projects (the first shared with the tests marked sandbox), one status.json at the end."""
+    root = tmp_path
+    _xdist_project(root, 6)
     (root / "test_shared.py").write_text(
         "import os, pytest\n"
         "@pytest.mark.sandbox\n"
@@ -194,10 +206,9 @@ def test_pytest_xdist_verifies_in_several_sandboxes_and_merges_one_status(tmp_pa
                      "-q", "-p", "no:randomly")
     assert result.returncode == 0, result.stdout + result.stderr
     assert "8 passed" in result.stdout, result.stdout
-    # One suite per sandbox: each project made once, by one worker.
-    assert sorted(p.name for p in (root / "used").iterdir()) == ["p", "p-2"]
-    workers = {p.name: p.read_text().split() for p in (root / "used").iterdir()}
-    assert all(len(w) == 1 for w in workers.values()), workers
+    # One suite per sandbox: each project made once, by one worker, the two at once.
+    workers = _made(root)
+    assert sorted(workers) == ["p", "p-2"] and all(len(w) == 1 for w in workers.values()), workers
     assert workers["p"] != workers["p-2"], "the two sandboxes should run at once, in two workers"
     assert (root / "shared-worker").read_text() == workers["p"][0], "the test marked sandbox uses the first one"
     shards = [json.loads((root / "build" / "verify" / f"shard-{i}-of-2" / "status.json").read_text()) for i in (1, 2)]
@@ -297,18 +308,8 @@ def test_shards_in_separate_processes_merge_to_what_one_unsharded_run_gives(tmp_
 def test_pytest_xdist_with_one_sandbox_keeps_its_tests_in_one_worker_beside_the_rest(tmp_path: Path) -> None:
     """`make test`: -n 2 --opsbook-sandboxes 1: every runbook and every test marked sandbox in the
     worker that owns the sandbox (brought up once), the other tests run in the other one meanwhile."""
-    for index in range(3):
-        write_runbook(tmp_path, f"r/book{index}", "timeout: 20", GOOD, title=f"Book {index}")
     root = tmp_path
-    (root / "conftest.py").write_text(
-        "import os\n"
-        "from pathlib import Path\n"
-        "from tests.support.file_sandbox import FileSandbox\n"
-        "def pytest_opsbook_sandbox(config, root, project):\n"
-        "    with open(Path(str(root)) / 'made', 'a') as log:\n"
-        "        log.write(project + ' ' + os.environ['PYTEST_XDIST_WORKER'] + '\\n')\n"
-        "    return FileSandbox(Path(str(root)) / 'state', {})\n"
-    )
+    _xdist_project(root, 3)
     (root / "test_mixed.py").write_text(
         "import os, time, pytest\n"
         "def _note(name):\n"
@@ -328,9 +329,9 @@ def test_pytest_xdist_with_one_sandbox_keeps_its_tests_in_one_worker_beside_the_
     result = _pytest(root, "test_mixed.py", "runbooks", "-n", "2", "--opsbook-sandboxes", "1",
                      "--opsbook-project", "p", "-q")
     assert result.returncode == 0, result.stdout + result.stderr
-    made = (root / "made").read_text().split("\n")[:-1]
-    assert len(made) == 1 and made[0].startswith("p "), made  # one sandbox, brought up once
-    owner = made[0].split()[1]
+    made = _made(root)
+    assert list(made) == ["p"] and len(made["p"]) == 1, made  # one sandbox, brought up once
+    owner = made["p"][0]
     assert set((root / "sandbox-workers").read_text().split()) == {owner}
     assert set((root / "plain-workers").read_text().split()) - {owner}, "the plain tests used the other worker too"
     assert json.loads((root / "build" / "verify" / "status.json").read_text())["runbooks"].keys() == {
