@@ -8,6 +8,16 @@ set -euo pipefail
 
 PACKAGES=(docker.io docker-compose debootstrap postgresql-client redis-tools curl jq prometheus openssh-client
           chromium fonts-liberation ca-certificates)
+# A Docker installation of its own (docker-ce with the compose plugin, as on GitHub's runners):
+# Debian's docker.io would conflict with it, so it is used as it is.
+if command -v docker >/dev/null 2>&1 && docker compose version >/dev/null 2>&1 \
+    && ! dpkg-query -W -f='${Status}' docker.io 2>/dev/null | grep -q "install ok installed"; then
+  PACKAGES=("${PACKAGES[@]/#docker.io/}"); PACKAGES=("${PACKAGES[@]/#docker-compose/}")
+fi
+# OPSBOOK_HOST_BROWSER=0: no Chromium (a CI job that verifies runbooks builds no site in a browser).
+if [ "${OPSBOOK_HOST_BROWSER:-1}" = 0 ]; then
+  PACKAGES=("${PACKAGES[@]/#chromium/}"); PACKAGES=("${PACKAGES[@]/#fonts-liberation/}")
+fi
 SOCKET=${DOCKER_SOCKET:-/var/run/docker.sock}
 LOG=${SETUP_HOST_LOG:-/tmp/opsbook-setup-host.log}
 
@@ -22,6 +32,7 @@ fi
 
 missing=()
 for pkg in "${PACKAGES[@]}"; do
+  [ -n "$pkg" ] || continue
   dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
 done
 if [ "${#missing[@]}" -gt 0 ]; then
